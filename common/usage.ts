@@ -1,0 +1,89 @@
+// The usage record as both programs see it after validation, and the rules every record obeys.
+// The device-facing payload formats (JSON, protobuf) are parsed in collector/mqtt/payload.ts;
+// the rater re-checks records from the wire with `checkUsageRecord` (defence in depth: a batch
+// may come from an old collector or from anyone who can reach the gRPC port).
+
+/** `deviceId` is 1–128 characters of `[A-Za-z0-9._:-]` (PRODUCT.md, device contract). */
+export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const LIMITS = {
+  idMaxLength: 128,
+  bootMaxLength: 64,
+  meterNameRe: /^[A-Za-z0-9_.:-]{1,64}$/,
+  maxMeters: 32,
+  dimKeyRe: /^[A-Za-z0-9_.:-]{1,64}$/,
+  dimValueMaxLength: 256,
+  maxDims: 16,
+  /** Earliest and latest accepted interval end: 2000-01-01 and 2100-01-01 (UTC). */
+  minTimeMs: Date.UTC(2000, 0, 1),
+  maxTimeMs: Date.UTC(2100, 0, 1),
+} as const;
+
+export interface UsageRecord {
+  deviceId: string;
+  /** Dedupe key: exactly one of `seq` and `id` is set; `boot` qualifies `seq`. */
+  seq?: number;
+  id?: string;
+  boot?: string;
+  startMs?: number;
+  endMs: number;
+  up: number;
+  down: number;
+  meters: Record<string, number>;
+  dims: Record<string, string>;
+  /** When the collector accepted the record, by its own clock. */
+  receivedMs: number;
+}
+
+/**
+ * The record's dedupe key within its device: `s:{boot}:{seq}` or `i:{id}`. `seq` is an integer,
+ * so the last `:` separates it from any `:` inside `boot`; the prefixes keep the two forms apart.
+ */
+export function recordKey(r: Pick<UsageRecord, 'seq' | 'id' | 'boot'>): string {
+  if (r.seq !== undefined && r.seq !== null) return `s:${r.boot ?? ''}:${r.seq}`;
+  return `i:${r.id ?? ''}`;
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isTime = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= LIMITS.minTimeMs && n < LIMITS.maxTimeMs;
+
+/** Returns why the record is invalid, or null when it is valid. Pure; never throws. */
+export function checkUsageRecord(r: Partial<UsageRecord>): string | null {
+  if (typeof r.deviceId !== 'string' || !DEVICE_ID_RE.test(r.deviceId))
+    return 'deviceId must be 1-128 characters of [A-Za-z0-9._:-]';
+  const hasSeq = r.seq !== undefined && r.seq !== null;
+  const hasId = r.id !== undefined && r.id !== null && r.id !== '';
+  if (hasSeq === hasId) return 'exactly one of seq and id is required';
+  if (hasSeq && !isCount(r.seq)) return 'seq must be an integer >= 0';
+  if (hasId && (typeof r.id !== 'string' || r.id.length > LIMITS.idMaxLength))
+    return `id must be a string of at most ${LIMITS.idMaxLength} characters`;
+  if (r.boot !== undefined && r.boot !== null && (typeof r.boot !== 'string' || r.boot.length > LIMITS.bootMaxLength))
+    return `boot must be a string of at most ${LIMITS.bootMaxLength} characters`;
+  if (!isTime(r.endMs)) return 'ts must be a time between 2000-01-01 and 2100-01-01';
+  if (r.startMs !== undefined && r.startMs !== null) {
+    if (!isTime(r.startMs)) return 'start must be a time between 2000-01-01 and 2100-01-01';
+    if (r.startMs > r.endMs) return 'start must not be after ts';
+  }
+  if (!isCount(r.up)) return 'up must be an integer number of bytes >= 0';
+  if (!isCount(r.down)) return 'down must be an integer number of bytes >= 0';
+  const meters = r.meters ?? {};
+  const meterNames = Object.keys(meters);
+  if (meterNames.length > LIMITS.maxMeters) return `at most ${LIMITS.maxMeters} meters`;
+  for (const name of meterNames) {
+    if (!LIMITS.meterNameRe.test(name)) return `meter name ${JSON.stringify(name.slice(0, 70))} is invalid`;
+    const v = meters[name];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `meter ${name} must be a finite number >= 0`;
+  }
+  const dims = r.dims ?? {};
+  const dimKeys = Object.keys(dims);
+  if (dimKeys.length > LIMITS.maxDims) return `at most ${LIMITS.maxDims} dims`;
+  for (const k of dimKeys) {
+    if (!LIMITS.dimKeyRe.test(k)) return `dim name ${JSON.stringify(k.slice(0, 70))} is invalid`;
+    const v = dims[k];
+    if (typeof v !== 'string' || v.length > LIMITS.dimValueMaxLength)
+      return `dim ${k} must be a string of at most ${LIMITS.dimValueMaxLength} characters`;
+  }
+  if (!isTime(r.receivedMs)) return 'receivedMs must be a valid time';
+  return null;
+}
