@@ -7,7 +7,7 @@ import type { UsageRecord } from '../../common/usage.ts';
 export interface StoredRecordInput extends UsageRecord {
   /** `recordKey()` of common/usage.ts. */
   key: string;
-  /** Hex digest of the record's billable content (see rater/ingest/fingerprint.ts). */
+  /** Hex digest of the record's billable content (`contentHash` in rater/storage/fingerprint.ts). */
   contentHash: string;
 }
 

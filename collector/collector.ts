@@ -1,0 +1,147 @@
+// Wires a collector: MQTT (embedded broker or bridge) → intake → durable outbox → forwarder →
+// rater. Building it does no I/O; `start()` opens the outbox and listens; `close()` stops in
+// reverse order so that nothing accepted is left half-written.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../common/logger.ts';
+import { splitHostPort } from '../common/net.ts';
+import type { CollectorConfig } from './config.ts';
+import { Outbox } from './buffer/outbox.ts';
+import { RaterClient } from './forward/client.ts';
+import { Forwarder, type BatchSender } from './forward/forwarder.ts';
+import { buildCollectorHttp } from './http/server.ts';
+import { CollectorMetrics } from './metrics.ts';
+import { Bridge } from './mqtt/bridge.ts';
+import { EmbeddedBroker } from './mqtt/broker.ts';
+import { Intake } from './mqtt/intake.ts';
+
+export interface CollectorDeps {
+  logger: Logger;
+  processMetrics?: boolean;
+  /** Replaces the gRPC client (tests). */
+  sender?: BatchSender;
+  /** Called before each durable outbox write; throwing fails that write (fault tests). */
+  beforeWrite?: () => void | Promise<void>;
+}
+
+export class Collector {
+  readonly metrics: CollectorMetrics;
+  private outbox: Outbox | undefined;
+  private forwarder: Forwarder | undefined;
+  private client: RaterClient | undefined;
+  private broker: EmbeddedBroker | undefined;
+  private bridge: Bridge | undefined;
+  private http: FastifyInstance | undefined;
+  mqttPort = 0;
+  httpPort = 0;
+
+  constructor(
+    readonly config: CollectorConfig,
+    private readonly deps: CollectorDeps,
+  ) {
+    this.metrics = new CollectorMetrics({ processMetrics: deps.processMetrics ?? false });
+  }
+
+  async start(): Promise<this> {
+    const { config } = this;
+    const { logger } = this.deps;
+    const outbox = new Outbox({
+      dir: config.bufferDir,
+      maxBytes: config.bufferMaxBytes,
+      logger,
+      ...(this.deps.beforeWrite ? { beforeWrite: this.deps.beforeWrite } : {}),
+    });
+    await outbox.open();
+    this.outbox = outbox;
+    this.metrics.watchOutbox(outbox);
+    const backlog = outbox.stats();
+    logger.info({ dir: config.bufferDir, records: backlog.records, bytes: backlog.bytes }, 'outbox open');
+
+    // Forwarding starts before devices are let in, so a backlog from a previous run drains first.
+    if (!this.deps.sender) this.client = new RaterClient(config.rater);
+    const sender = this.deps.sender ?? (this.client as RaterClient);
+    this.forwarder = new Forwarder(
+      {
+        collectorId: config.collectorId,
+        maxRecords: config.batchMaxRecords,
+        maxBytes: config.batchMaxBytes,
+        lingerMs: config.batchLingerMs,
+        deadlineMs: config.forwardDeadlineMs,
+        retryInitialMs: config.retryInitialMs,
+        retryMaxMs: config.retryMaxMs,
+      },
+      { source: outbox, sender, logger, metrics: this.metrics },
+    );
+    this.forwarder.start();
+
+    const intake = new Intake({
+      sink: outbox,
+      limits: { maxPayloadBytes: config.maxPayloadBytes, maxRecordsPerPayload: config.maxRecordsPerPayload },
+      metrics: this.metrics,
+      logger,
+    });
+    const answerRejected = config.answerRejected;
+    if (config.mqttUpstream) {
+      this.bridge = new Bridge(
+        { url: config.mqttUpstream, clientId: config.mqttUpstreamClientId ?? `edgemeter-${config.collectorId}`, ...optional('username', config.mqttUpstreamUsername), ...optional('password', config.mqttUpstreamPassword) },
+        { intake, logger, answerRejected },
+      );
+      await this.bridge.start();
+    } else {
+      this.broker = new EmbeddedBroker({ intake, logger, answerRejected });
+      const { host, port } = splitHostPort(config.mqttListen);
+      this.mqttPort = (await this.broker.listen(host, port)).port;
+    }
+
+    this.http = buildCollectorHttp(this, this.metrics);
+    const { host, port } = splitHostPort(config.httpListen);
+    await this.http.listen({ host, port });
+    this.httpPort = (this.http.server.address() as { port: number }).port;
+    logger.info({ collectorId: config.collectorId, mode: this.mode, rater: config.rater }, 'collector started');
+    return this;
+  }
+
+  get mode(): 'embedded' | 'bridge' {
+    return this.config.mqttUpstream ? 'bridge' : 'embedded';
+  }
+
+  outboxStats(): { records: number; bytes: number; deadLetters: number } {
+    if (!this.outbox) return { records: 0, bytes: 0, deadLetters: 0 };
+    return this.outbox.stats();
+  }
+
+  get deadLetters(): Outbox['deadLetters'] {
+    if (!this.outbox) throw new Error('collector not started');
+    return this.outbox.deadLetters;
+  }
+
+  readiness() {
+    const s = this.outboxStats();
+    const outbox = { records: s.records, bytes: s.bytes, maxBytes: this.config.bufferMaxBytes };
+    if (!this.outbox) return { ready: false, reason: 'outbox not open', outbox, mode: this.mode };
+    if (s.bytes >= this.config.bufferMaxBytes) return { ready: false, reason: 'outbox full: publishes are refused', outbox, mode: this.mode };
+    return { ready: true, outbox, mode: this.mode };
+  }
+
+  /** Resolves when the outbox is empty, or rejects after `timeoutMs`. */
+  async drained(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.outboxStats().records > 0) {
+      if (Date.now() > until) throw new Error(`outbox still holds ${this.outboxStats().records} records after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    // Stop taking new messages first, then stop forwarding, then close the disk.
+    await this.broker?.close();
+    await this.bridge?.close();
+    await this.http?.close();
+    await this.forwarder?.stop();
+    this.client?.close();
+    await this.outbox?.close();
+  }
+}
+
+function optional<K extends string>(key: K, v: string | undefined): Partial<Record<K, string>> {
+  return v === undefined ? {} : ({ [key]: v } as Record<K, string>);
+}

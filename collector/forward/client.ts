@@ -1,0 +1,56 @@
+// The collector's gRPC client for the rater's IngestService. Outbox entries are already encoded
+// UsageRecord messages, so the request is assembled from those bytes directly (field 3 of
+// IngestBatchRequest is `repeated UsageRecord`, a length-delimited field) instead of decoding
+// and re-encoding every record.
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs/minimal.js';
+import { INGEST_BATCH_PATH, IngestBatchResponse, MAX_BATCH_MESSAGE_BYTES, type IngestBatchResponseMsg } from '../../proto/index.ts';
+
+const TAG_COLLECTOR_ID = (1 << 3) | 2;
+const TAG_BATCH_ID = (2 << 3) | 2;
+const TAG_RECORD = (3 << 3) | 2;
+
+export function encodeBatch(collectorId: string, batchId: string, records: Uint8Array[]): Buffer {
+  const w = protobuf.Writer.create();
+  w.uint32(TAG_COLLECTOR_ID).string(collectorId);
+  w.uint32(TAG_BATCH_ID).string(batchId);
+  for (const r of records) w.uint32(TAG_RECORD).bytes(r);
+  return Buffer.from(w.finish());
+}
+
+export interface SendResult {
+  response: IngestBatchResponseMsg;
+}
+
+export class RaterClient {
+  private readonly client: grpc.Client;
+
+  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+    this.client = new grpc.Client(address, credentials, {
+      'grpc.max_send_message_length': MAX_BATCH_MESSAGE_BYTES,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      // Retries are the forwarder's job (with backoff, for as long as it takes); grpc-js's own
+      // transparent retry would only hide the failures from its counters.
+      'grpc.enable_retries': 0,
+    });
+  }
+
+  send(request: Buffer, deadlineMs: number): Promise<IngestBatchResponseMsg> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        INGEST_BATCH_PATH,
+        (b: Buffer) => b,
+        (b: Buffer) => IngestBatchResponse.decode(b),
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (err, res) => (err || !res ? reject(err ?? new Error('empty response')) : resolve(res)),
+      );
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

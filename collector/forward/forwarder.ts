@@ -1,0 +1,183 @@
+// Reads the outbox in order, sends batches to the rater, and deletes entries only after the
+// rater acknowledged them (the rater acknowledges only after its transaction committed).
+// Delivery is at-least-once: a crash between the rater's commit and our delete resends the batch,
+// and the rater's per-record dedupe keys make that harmless.
+import { status, type ServiceError } from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { UsageRecord, type IngestBatchResponseMsg } from '../../proto/index.ts';
+import type { DeadLetter } from '../mqtt/intake.ts';
+import type { CollectorMetrics } from '../metrics.ts';
+import { backoffDelay } from './backoff.ts';
+import { encodeBatch } from './client.ts';
+
+export interface ForwardEntry {
+  seq: bigint;
+  bytes: Buffer;
+}
+
+/** What the forwarder needs of the outbox (collector/buffer/outbox.ts). */
+export interface ForwardSource {
+  readBatch(limits: { maxRecords: number; maxBytes: number }): Promise<ForwardEntry[]>;
+  ack(entries: ForwardEntry[]): Promise<void>;
+  deadLetter(entries: Array<{ entry: ForwardEntry; letter: Omit<DeadLetter, 'payload'> }>): Promise<void>;
+  stats(): { records: number };
+  /** Resolves when entries were appended after the call, or immediately if any are unread. */
+  waitForAppend(signal: AbortSignal): Promise<void>;
+}
+
+export interface BatchSender {
+  send(request: Buffer, deadlineMs: number): Promise<IngestBatchResponseMsg>;
+}
+
+export interface ForwarderOptions {
+  collectorId: string;
+  maxRecords: number;
+  maxBytes: number;
+  lingerMs: number;
+  deadlineMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export interface ForwarderDeps {
+  source: ForwardSource;
+  sender: BatchSender;
+  logger: Logger;
+  metrics: CollectorMetrics;
+  random?: () => number;
+}
+
+/** Codes where resending the same batch cannot help; the batch is split to find the bad record. */
+const SPLIT_CODES = new Set<number>([status.INVALID_ARGUMENT]);
+
+export class Forwarder {
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private connected = true;
+
+  constructor(
+    private readonly opts: ForwarderOptions,
+    private readonly deps: ForwarderDeps,
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.deps.logger.fatal({ err: errorMessage(err) }, 'forwarder stopped unexpectedly');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const { source } = this.deps;
+    while (!this.stopped) {
+      await source.waitForAppend(this.abort.signal);
+      if (this.stopped) return;
+      // Small batches cost a round trip each: give a trickle of records a moment to gather,
+      // unless a full batch is already waiting.
+      if (this.opts.lingerMs > 0 && source.stats().records < this.opts.maxRecords) await this.sleep(this.opts.lingerMs);
+      const entries = await source.readBatch({ maxRecords: this.opts.maxRecords, maxBytes: this.opts.maxBytes });
+      if (entries.length > 0) await this.deliver(entries);
+    }
+  }
+
+  /** Sends until acknowledged (or the forwarder stops), then acks or dead-letters every entry. */
+  private async deliver(entries: ForwardEntry[]): Promise<void> {
+    const { logger, metrics } = this.deps;
+    const first = entries[0] as ForwardEntry;
+    const last = entries[entries.length - 1] as ForwardEntry;
+    // Same outbox range ⇒ same batch id, however often it is resent.
+    const batchId = `${this.opts.collectorId}:${first.seq}-${last.seq}`;
+    const request = encodeBatch(this.opts.collectorId, batchId, entries.map((e) => e.bytes));
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const started = performance.now();
+      try {
+        const res = await this.deps.sender.send(request, this.opts.deadlineMs);
+        metrics.batchLatency.observe((performance.now() - started) / 1000);
+        if (!this.connected) logger.info({ batchId }, 'rater reachable again; forwarding');
+        this.connected = true;
+        await this.settle(entries, batchId, res);
+        return;
+      } catch (err) {
+        const code = (err as Partial<ServiceError>).code ?? status.UNKNOWN;
+        metrics.batchErrors.inc({ code: status[code] ?? String(code) });
+        if (SPLIT_CODES.has(code)) return this.split(entries, err);
+        const delay = backoffDelay(attempt, this.opts.retryInitialMs, this.opts.retryMaxMs, this.deps.random);
+        if (this.connected || attempt % 10 === 0)
+          logger.warn({ batchId, records: entries.length, code: status[code], attempt, retryInMs: delay, err: errorMessage(err) }, 'batch not acknowledged; will retry');
+        this.connected = false;
+        metrics.batchRetries.inc();
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private async settle(entries: ForwardEntry[], batchId: string, res: IngestBatchResponseMsg): Promise<void> {
+    const { metrics, logger, source } = this.deps;
+    const rejected = res.rejected ?? [];
+    if (rejected.length > 0) {
+      logger.warn({ batchId, rejected: rejected.length }, 'rater rejected records; dead-lettered');
+      await source.deadLetter(
+        rejected
+          .filter((r) => (r.index ?? 0) < entries.length)
+          .map((r) => {
+            const entry = entries[r.index ?? 0] as ForwardEntry;
+            return { entry, letter: this.letterFor(entry, r.code ?? 'INVALID_RECORD', r.reason ?? '') };
+          }),
+      );
+    }
+    await source.ack(entries);
+    metrics.batchesSent.inc();
+    metrics.recordsForwarded.inc({ result: 'accepted' }, res.accepted ?? 0);
+    metrics.recordsForwarded.inc({ result: 'duplicate' }, res.duplicates ?? 0);
+    metrics.recordsForwarded.inc({ result: 'conflict' }, res.conflicts ?? 0);
+    metrics.recordsForwarded.inc({ result: 'rejected' }, rejected.length);
+  }
+
+  /** A batch the rater refuses as a whole: halve it until the offending record stands alone. */
+  private async split(entries: ForwardEntry[], err: unknown): Promise<void> {
+    if (entries.length === 1) {
+      const entry = entries[0] as ForwardEntry;
+      this.deps.logger.warn({ seq: String(entry.seq), err: errorMessage(err) }, 'rater refused a record; dead-lettered');
+      await this.deps.source.deadLetter([{ entry, letter: this.letterFor(entry, 'RATER_REJECTED', errorMessage(err)) }]);
+      await this.deps.source.ack(entries);
+      return;
+    }
+    const mid = Math.ceil(entries.length / 2);
+    await this.deliver(entries.slice(0, mid));
+    await this.deliver(entries.slice(mid));
+  }
+
+  private letterFor(entry: ForwardEntry, code: string, reason: string): Omit<DeadLetter, 'payload'> {
+    let deviceId: string | undefined;
+    try {
+      deviceId = UsageRecord.decode(entry.bytes).deviceId ?? undefined;
+    } catch {
+      deviceId = undefined;
+    }
+    return { code: code === 'INVALID_RECORD' ? 'RATER_REJECTED' : code, reason: `rater: ${reason}`, ...(deviceId ? { deviceId } : {}), receivedMs: Date.now() };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve();
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.abort.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      this.abort.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

@@ -1,0 +1,81 @@
+// The gRPC ingest endpoint. Decoding failures and every error go through rater/errors.ts, so a
+// malformed batch gets INVALID_ARGUMENT (the collector then isolates the bad record) and a
+// database outage gets UNAVAILABLE (the collector retries).
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { INGEST_BATCH_PATH, IngestBatchRequest, IngestBatchResponse, MAX_BATCH_MESSAGE_BYTES, type IngestBatchRequestMsg, type IngestBatchResponseMsg } from '../../proto/index.ts';
+import { RaterError, isInternal, toGrpcError } from '../errors.ts';
+import type { IngestService } from './service.ts';
+
+type Decoded = { ok: true; msg: IngestBatchRequestMsg } | { ok: false; error: string };
+
+const definition = {
+  ingestBatch: {
+    path: INGEST_BATCH_PATH,
+    requestStream: false,
+    responseStream: false,
+    // Decode here rather than letting grpc-js turn a throw into a generic INTERNAL status.
+    requestDeserialize: (b: Buffer): Decoded => {
+      try {
+        return { ok: true, msg: IngestBatchRequest.decode(b) };
+      } catch (err) {
+        return { ok: false, error: errorMessage(err) };
+      }
+    },
+    requestSerialize: (m: Decoded) => (m.ok ? Buffer.from(IngestBatchRequest.encode(m.msg).finish()) : Buffer.alloc(0)),
+    responseSerialize: (m: IngestBatchResponseMsg) => Buffer.from(IngestBatchResponse.encode(m).finish()),
+    responseDeserialize: (b: Buffer) => IngestBatchResponse.decode(b),
+  },
+} satisfies grpc.ServiceDefinition;
+
+export class IngestServer {
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_BATCH_MESSAGE_BYTES,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+
+  constructor(
+    private readonly service: IngestService,
+    private readonly logger: Logger,
+  ) {
+    this.server.addService(definition, {
+      ingestBatch: (call: grpc.ServerUnaryCall<Decoded, IngestBatchResponseMsg>, callback: grpc.sendUnaryData<IngestBatchResponseMsg>) => {
+        void this.handle(call.request, callback);
+      },
+    });
+  }
+
+  private async handle(req: Decoded, callback: grpc.sendUnaryData<IngestBatchResponseMsg>): Promise<void> {
+    try {
+      if (!req.ok) throw new RaterError('INVALID_BATCH', `request is not an edgemeter.v1.IngestBatchRequest: ${req.error}`);
+      callback(null, await this.service.ingest(req.msg));
+    } catch (err) {
+      const { code, details } = toGrpcError(err);
+      if (isInternal(err)) this.logger.error({ err: errorMessage(err) }, 'ingest failed');
+      else this.logger.debug({ details }, 'ingest refused');
+      callback({ code, details, name: 'IngestError', message: details });
+    }
+  }
+
+  /** Binds and starts; returns the bound port (useful with port 0). */
+  listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  /** Stops accepting calls and waits for those in flight, up to `graceMs`, then cancels them. */
+  async close(graceMs = 5000): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

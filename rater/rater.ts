@@ -1,0 +1,67 @@
+// Wires the rater: store → ingest service → gRPC server, and the HTTP API. Building it does no
+// I/O; `start()` opens the database, migrates, and listens; `close()` undoes it in reverse.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../common/logger.ts';
+import { splitHostPort } from '../common/net.ts';
+import type { RaterConfig } from './config.ts';
+import { buildApi } from './api/server.ts';
+import { IngestServer } from './ingest/server.ts';
+import { IngestService } from './ingest/service.ts';
+import { RaterMetrics } from './metrics.ts';
+import { openStore } from './storage/open.ts';
+import type { UsageStore } from './storage/store.ts';
+
+export interface RaterDeps {
+  logger: Logger;
+  /** A store to use instead of opening `config.db` (tests, the demo). */
+  store?: UsageStore;
+  processMetrics?: boolean;
+}
+
+export class Rater {
+  readonly metrics: RaterMetrics;
+  private store: UsageStore | undefined;
+  private grpc: IngestServer | undefined;
+  private http: FastifyInstance | undefined;
+  grpcPort = 0;
+  httpPort = 0;
+
+  constructor(
+    private readonly config: RaterConfig,
+    private readonly deps: RaterDeps,
+  ) {
+    this.metrics = new RaterMetrics({ processMetrics: deps.processMetrics ?? false });
+  }
+
+  async start(): Promise<this> {
+    const { logger } = this.deps;
+    const store = this.deps.store ?? (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
+    this.store = store;
+    await store.migrate();
+    logger.info({ driver: store.capabilities.driver, timescale: store.capabilities.timescale }, 'database ready');
+
+    const service = new IngestService({ store, metrics: this.metrics, logger, maxBatchRecords: this.config.maxBatchRecords });
+    this.grpc = new IngestServer(service, logger);
+    this.grpcPort = await this.grpc.listen(this.config.grpcListen);
+    logger.info({ address: this.config.grpcListen, port: this.grpcPort }, 'gRPC ingest listening');
+
+    this.http = buildApi({ store, metrics: this.metrics, logger });
+    const { host, port } = splitHostPort(this.config.httpListen);
+    await this.http.listen({ host, port });
+    this.httpPort = (this.http.server.address() as { port: number }).port;
+    logger.info({ host, port: this.httpPort }, 'HTTP API listening');
+    return this;
+  }
+
+  get usageStore(): UsageStore {
+    if (!this.store) throw new Error('rater not started');
+    return this.store;
+  }
+
+  async close(): Promise<void> {
+    await this.grpc?.close();
+    await this.http?.close();
+    // A store passed in belongs to the caller.
+    if (!this.deps.store) await this.store?.close();
+  }
+}

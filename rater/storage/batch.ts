@@ -1,0 +1,135 @@
+// Pure planning for one ingest batch: in-batch dedupe, lock-ordering sorts and the 5-minute
+// rollup sums. No I/O, so the SQL side (ingest.ts) stays a handful of array statements.
+import { Decimal } from 'decimal.js';
+import type { StoredRecordInput } from './store.ts';
+import { splitInterval } from './rollup.ts';
+
+// Meter values are JS doubles; their exact decimal sums can need a few hundred digits (1e300 +
+// 1e-300), far beyond decimal.js's default 20 significant digits, which would round silently.
+const Exact = Decimal.clone({ precision: 1000, rounding: Decimal.ROUND_HALF_EVEN });
+
+/**
+ * An exact sum of non-negative doubles. Most meters are small integer counts, so it stays a plain
+ * number while every addend and the sum are safe integers (exact, and much faster than a
+ * Decimal), and switches to a Decimal on the first fraction or overflow.
+ */
+export class MeterSum {
+  private int = 0;
+  private dec: InstanceType<typeof Exact> | null = null;
+
+  add(v: number): void {
+    if (this.dec === null && Number.isSafeInteger(v) && Number.isSafeInteger(this.int + v)) {
+      this.int += v;
+      return;
+    }
+    this.dec = (this.dec ?? new Exact(this.int)).plus(new Exact(String(v)));
+  }
+
+  /** Plain decimal notation (no exponent), exact. */
+  toString(): string {
+    return this.dec === null ? String(this.int) : this.dec.toFixed();
+  }
+}
+
+/** Map key for (device, record key); device ids cannot contain NUL, so this is unambiguous. */
+export const idOf = (r: { deviceId: string; key: string }): string => `${r.deviceId}\u0000${r.key}`;
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Canonical dimension-set key: '' for no dims, else JSON of the entries sorted by name. */
+export function dimsKey(dims: Record<string, string> | undefined): string {
+  const entries = Object.entries(dims ?? {});
+  if (entries.length === 0) return '';
+  return JSON.stringify(entries.sort(([a], [b]) => cmp(a, b)));
+}
+
+export interface SplitBatch {
+  /** First occurrence of each key, sorted by (deviceId, key): the order rows get locked in. */
+  unique: StoredRecordInput[];
+  /** Later occurrences of a key already in this batch, in arrival order. */
+  repeats: StoredRecordInput[];
+}
+
+/** First occurrence wins; the rest are judged against whatever ends up stored for the key. */
+export function splitBatch(records: readonly StoredRecordInput[]): SplitBatch {
+  const first = new Map<string, StoredRecordInput>();
+  const repeats: StoredRecordInput[] = [];
+  for (const r of records) {
+    const id = idOf(r);
+    if (first.has(id)) repeats.push(r);
+    else first.set(id, r);
+  }
+  // Sorting on the joined id is the same order as on (deviceId, key): NUL sorts first.
+  const unique = [...first.entries()].sort(([a], [b]) => cmp(a, b)).map(([, r]) => r);
+  return { unique, repeats };
+}
+
+export interface RollupRow {
+  deviceId: string;
+  dimsKey: string;
+  dims: Record<string, string>;
+  bucketMs: number;
+  up: bigint;
+  down: bigint;
+  records: number;
+  meters: Map<string, MeterSum>;
+}
+
+/**
+ * Sums the bucket shares of newly stored records per (device, dims, bucket) — one upsert row
+ * each, as ON CONFLICT DO UPDATE may not touch a row twice in one statement — sorted by
+ * (device, dims key, bucket) so concurrent raters lock rollup rows in the same order.
+ */
+export function aggregateRollups(records: readonly StoredRecordInput[]): RollupRow[] {
+  const rows = new Map<string, RollupRow>();
+  for (const r of records) {
+    const dk = dimsKey(r.dims);
+    const shares = splitInterval({
+      startMs: r.startMs,
+      endMs: r.endMs,
+      up: BigInt(r.up),
+      down: BigInt(r.down),
+    });
+    for (const s of shares) {
+      const id = `${r.deviceId}\u0000${dk}\u0000${s.bucketMs}`;
+      let row = rows.get(id);
+      if (!row) {
+        row = {
+          deviceId: r.deviceId,
+          dimsKey: dk,
+          dims: r.dims ?? {},
+          bucketMs: s.bucketMs,
+          up: 0n,
+          down: 0n,
+          records: 0,
+          meters: new Map(),
+        };
+        rows.set(id, row);
+      }
+      row.up += s.up;
+      row.down += s.down;
+      if (!s.last) continue;
+      row.records += 1;
+      for (const [name, v] of Object.entries(r.meters ?? {})) {
+        let sum = row.meters.get(name);
+        if (!sum) row.meters.set(name, (sum = new MeterSum()));
+        sum.add(v);
+      }
+    }
+  }
+  return [...rows.values()].sort(
+    (a, b) => cmp(a.deviceId, b.deviceId) || cmp(a.dimsKey, b.dimsKey) || a.bucketMs - b.bucketMs,
+  );
+}
+
+/**
+ * JSON object of exact meter sums, written as plain decimal numbers (never exponent notation or
+ * strings) so that jsonb stores them as exact numerics.
+ */
+export function metersJson(meters: Map<string, MeterSum>): string {
+  const parts: string[] = [];
+  for (const [name, v] of [...meters].sort(([a], [b]) => cmp(a, b))) {
+    parts.push(`${JSON.stringify(name)}:${v.toString()}`);
+  }
+  return `{${parts.join(',')}}`;
+}

