@@ -26,12 +26,18 @@ export class RaterError extends Error {
   }
 }
 
+/** Storage errors (rater/storage/errors.ts) in terms of this table. */
+const STORAGE_CODES: Record<string, RaterErrorCode> = {
+  DB_UNAVAILABLE: 'DB_UNAVAILABLE',
+  NOT_MIGRATED: 'NOT_READY',
+  INVALID_ARGUMENT: 'BAD_REQUEST',
+};
+
 function classify(err: unknown): { code: RaterErrorCode; message: string } {
   const code = errorCode(err);
-  if (code && code in RATER_ERRORS) {
-    // Storage errors carry our codes too (rater/storage/errors.ts).
-    return { code: code as RaterErrorCode, message: errorMessage(err) };
-  }
+  if (err instanceof RaterError) return { code: err.code, message: err.message };
+  const mapped = code ? STORAGE_CODES[code] : undefined;
+  if (mapped) return { code: mapped, message: errorMessage(err) };
   return { code: 'INTERNAL', message: 'internal error' };
 }
 
