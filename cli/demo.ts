@@ -4,16 +4,27 @@ import { runDemo } from '../demo/run.ts';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Run a rater, a collector and simulated devices locally for a short while, then print usage and charges')
+    .description(
+      'Run a rater, a collector and simulated devices locally for a short while, then print usage and charges',
+    )
     .option('--devices <n>', 'number of simulated devices', '36')
     .option('--seconds <n>', 'how long the devices publish', '20')
-    .option('--data-dir <dir>', 'keep the demo databases in this directory (default: a temporary one, removed afterwards)')
+    .option(
+      '--data-dir <dir>',
+      'keep the demo databases in this directory (default: a temporary one, removed afterwards)',
+    )
     .action(async (o: { devices: string; seconds: string; dataDir?: string }) => {
       const devices = Number(o.devices);
       const seconds = Number(o.seconds);
-      if (!Number.isInteger(devices) || devices < 2 || devices > 1000) throw new Error('--devices must be an integer from 2 to 1000');
-      if (!Number.isInteger(seconds) || seconds < 2 || seconds > 3600) throw new Error('--seconds must be an integer from 2 to 3600');
-      const result = await runDemo({ devices, seconds, ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
+      if (!Number.isInteger(devices) || devices < 2 || devices > 1000)
+        throw new Error('--devices must be an integer from 2 to 1000');
+      if (!Number.isInteger(seconds) || seconds < 2 || seconds > 3600)
+        throw new Error('--seconds must be an integer from 2 to 3600');
+      const result = await runDemo({
+        devices,
+        seconds,
+        ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+      });
       process.exit(result.ok ? 0 : 1);
     });
 }

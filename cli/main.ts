@@ -16,20 +16,34 @@ const program = new Command('edgemeter')
   .version('0.1.0')
   .showHelpAfterError();
 
-addConfigFlags(program.command('rater').description('Run the central rater: gRPC ingest, TimescaleDB storage, HTTP API'), raterOptions).action(
-  async (_opts, cmd: Command) => {
-    const config = loadRaterConfig({ file: cmd.opts().config, flags: givenFlags(cmd, raterOptions) });
-    const rater = await new Rater(config, { logger: createLogger(config.logLevel, 'rater'), processMetrics: true }).start();
-    onShutdown(() => rater.close());
-  },
-);
+addConfigFlags(
+  program
+    .command('rater')
+    .description('Run the central rater: gRPC ingest, TimescaleDB storage, HTTP API'),
+  raterOptions,
+).action(async (_opts, cmd: Command) => {
+  const config = loadRaterConfig({ file: cmd.opts().config, flags: givenFlags(cmd, raterOptions) });
+  const rater = await new Rater(config, {
+    logger: createLogger(config.logLevel, 'rater'),
+    processMetrics: true,
+  }).start();
+  onShutdown(() => rater.close());
+});
 
 addConfigFlags(
-  program.command('collector').description('Run a collector on a gateway: MQTT in, durable LevelDB outbox, gRPC forwarding'),
+  program
+    .command('collector')
+    .description('Run a collector on a gateway: MQTT in, durable LevelDB outbox, gRPC forwarding'),
   collectorOptions,
 ).action(async (_opts, cmd: Command) => {
-  const config = loadCollectorConfig({ file: cmd.opts().config, flags: givenFlags(cmd, collectorOptions) });
-  const collector = await new Collector(config, { logger: createLogger(config.logLevel, 'collector'), processMetrics: true }).start();
+  const config = loadCollectorConfig({
+    file: cmd.opts().config,
+    flags: givenFlags(cmd, collectorOptions),
+  });
+  const collector = await new Collector(config, {
+    logger: createLogger(config.logLevel, 'collector'),
+    processMetrics: true,
+  }).start();
   onShutdown(() => collector.close());
 });
 

@@ -13,7 +13,11 @@ export function addConfigFlags(cmd: Command, options: OptionsShape): Command {
 /** The flags the user actually gave, by option key. */
 export function givenFlags(cmd: Command, options: OptionsShape): Record<string, unknown> {
   const all = cmd.opts<Record<string, unknown>>();
-  return Object.fromEntries(Object.keys(options).filter((k) => all[k] !== undefined).map((k) => [k, all[k]]));
+  return Object.fromEntries(
+    Object.keys(options)
+      .filter((k) => all[k] !== undefined)
+      .map((k) => [k, all[k]]),
+  );
 }
 
 /** Runs `stop` once on SIGINT/SIGTERM, then exits. */

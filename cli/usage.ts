@@ -5,10 +5,13 @@ import { loadConfig, option } from '../common/config.ts';
 import { groupDigits, renderTable } from '../common/table.ts';
 
 export const clientOptions = {
-  apiUrl: option(z.string().url('must be a URL such as http://127.0.0.1:8080').default('http://127.0.0.1:8080'), {
-    doc: 'Base URL of the rater HTTP API used by the billing-team commands.',
-    arg: '<url>',
-  }),
+  apiUrl: option(
+    z.string().url('must be a URL such as http://127.0.0.1:8080').default('http://127.0.0.1:8080'),
+    {
+      doc: 'Base URL of the rater HTTP API used by the billing-team commands.',
+      arg: '<url>',
+    },
+  ),
 };
 
 interface UsageResponse {
@@ -17,8 +20,21 @@ interface UsageResponse {
   to: string;
   step: string;
   timeZone: string;
-  totals: { up: number; down: number; total: number; records: number; meters: Record<string, string> };
-  series: Array<{ start: string; up: number; down: number; total: number; records: number; meters: Record<string, string> }>;
+  totals: {
+    up: number;
+    down: number;
+    total: number;
+    records: number;
+    meters: Record<string, string>;
+  };
+  series: Array<{
+    start: string;
+    up: number;
+    down: number;
+    total: number;
+    records: number;
+    meters: Record<string, string>;
+  }>;
 }
 
 export function registerUsageCommand(program: Command): void {
@@ -34,11 +50,18 @@ export function registerUsageCommand(program: Command): void {
     .option('--api-url <url>', `${clientOptions.apiUrl.doc} (env EDGEMETER_API_URL)`)
     .option('-c, --config <file>', 'YAML or JSON config file (env EDGEMETER_CONFIG)')
     .action(async (o: Record<string, string | undefined>) => {
-      const { apiUrl } = loadConfig(clientOptions, { file: o.config, flags: o.apiUrl ? { apiUrl: o.apiUrl } : {} });
-      if (!['table', 'json', 'csv'].includes(o.format ?? '')) throw new Error('--format must be table, json or csv');
+      const { apiUrl } = loadConfig(clientOptions, {
+        file: o.config,
+        flags: o.apiUrl ? { apiUrl: o.apiUrl } : {},
+      });
+      if (!['table', 'json', 'csv'].includes(o.format ?? ''))
+        throw new Error('--format must be table, json or csv');
       const url = new URL(`/v1/devices/${encodeURIComponent(o.device ?? '')}/usage`, apiUrl);
-      for (const k of ['from', 'to', 'step', 'tz'] as const) if (o[k]) url.searchParams.set(k, o[k] as string);
-      const res = await fetch(url, { headers: { accept: o.format === 'csv' ? 'text/csv' : 'application/json' } });
+      for (const k of ['from', 'to', 'step', 'tz'] as const)
+        if (o[k]) url.searchParams.set(k, o[k] as string);
+      const res = await fetch(url, {
+        headers: { accept: o.format === 'csv' ? 'text/csv' : 'application/json' },
+      });
       const body = await res.text();
       if (!res.ok) throw new Error(`rater answered ${res.status}: ${body}`);
       if (o.format !== 'table') {
@@ -47,8 +70,28 @@ export function registerUsageCommand(program: Command): void {
       }
       const u = JSON.parse(body) as UsageResponse;
       console.log(`Usage of ${u.deviceId}, ${u.from} to ${u.to}, step ${u.step} (${u.timeZone})\n`);
-      const rows = u.series.map((b) => [b.start, groupDigits(b.up), groupDigits(b.down), groupDigits(b.total), b.records]);
-      rows.push(['total', groupDigits(u.totals.up), groupDigits(u.totals.down), groupDigits(u.totals.total), u.totals.records]);
-      console.log(renderTable(['start', 'up (B)', 'down (B)', 'total (B)', 'records'], rows, [false, true, true, true, true]));
+      const rows = u.series.map((b) => [
+        b.start,
+        groupDigits(b.up),
+        groupDigits(b.down),
+        groupDigits(b.total),
+        b.records,
+      ]);
+      rows.push([
+        'total',
+        groupDigits(u.totals.up),
+        groupDigits(u.totals.down),
+        groupDigits(u.totals.total),
+        u.totals.records,
+      ]);
+      console.log(
+        renderTable(['start', 'up (B)', 'down (B)', 'total (B)', 'records'], rows, [
+          false,
+          true,
+          true,
+          true,
+          true,
+        ]),
+      );
     });
 }

@@ -20,7 +20,7 @@ export interface CollectorDeps {
   /** Replaces the gRPC client (tests). */
   sender?: BatchSender;
   /** Called before each durable outbox write; throwing fails that write (fault tests). */
-  beforeWrite?: () => void | Promise<void>;
+  beforeWrite?: (kind: 'commit' | 'ack') => void | Promise<void>;
 }
 
 export class Collector {
@@ -54,7 +54,10 @@ export class Collector {
     this.outbox = outbox;
     this.metrics.watchOutbox(outbox);
     const backlog = outbox.stats();
-    logger.info({ dir: config.bufferDir, records: backlog.records, bytes: backlog.bytes }, 'outbox open');
+    logger.info(
+      { dir: config.bufferDir, records: backlog.records, bytes: backlog.bytes },
+      'outbox open',
+    );
 
     // Forwarding starts before devices are let in, so a backlog from a previous run drains first.
     if (!this.deps.sender) this.client = new RaterClient(config.rater);
@@ -75,14 +78,22 @@ export class Collector {
 
     const intake = new Intake({
       sink: outbox,
-      limits: { maxPayloadBytes: config.maxPayloadBytes, maxRecordsPerPayload: config.maxRecordsPerPayload },
+      limits: {
+        maxPayloadBytes: config.maxPayloadBytes,
+        maxRecordsPerPayload: config.maxRecordsPerPayload,
+      },
       metrics: this.metrics,
       logger,
     });
     const answerRejected = config.answerRejected;
     if (config.mqttUpstream) {
       this.bridge = new Bridge(
-        { url: config.mqttUpstream, clientId: config.mqttUpstreamClientId ?? `edgemeter-${config.collectorId}`, ...optional('username', config.mqttUpstreamUsername), ...optional('password', config.mqttUpstreamPassword) },
+        {
+          url: config.mqttUpstream,
+          clientId: config.mqttUpstreamClientId ?? `edgemeter-${config.collectorId}`,
+          ...optional('username', config.mqttUpstreamUsername),
+          ...optional('password', config.mqttUpstreamPassword),
+        },
         { intake, logger, answerRejected },
       );
       await this.bridge.start();
@@ -96,7 +107,10 @@ export class Collector {
     const { host, port } = splitHostPort(config.httpListen);
     await this.http.listen({ host, port });
     this.httpPort = (this.http.server.address() as { port: number }).port;
-    logger.info({ collectorId: config.collectorId, mode: this.mode, rater: config.rater }, 'collector started');
+    logger.info(
+      { collectorId: config.collectorId, mode: this.mode, rater: config.rater },
+      'collector started',
+    );
     return this;
   }
 
@@ -118,7 +132,13 @@ export class Collector {
     const s = this.outboxStats();
     const outbox = { records: s.records, bytes: s.bytes, maxBytes: this.config.bufferMaxBytes };
     if (!this.outbox) return { ready: false, reason: 'outbox not open', outbox, mode: this.mode };
-    if (s.bytes >= this.config.bufferMaxBytes) return { ready: false, reason: 'outbox full: publishes are refused', outbox, mode: this.mode };
+    if (s.bytes >= this.config.bufferMaxBytes)
+      return {
+        ready: false,
+        reason: 'outbox full: publishes are refused',
+        outbox,
+        mode: this.mode,
+      };
     return { ready: true, outbox, mode: this.mode };
   }
 
@@ -126,7 +146,10 @@ export class Collector {
   async drained(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (this.outboxStats().records > 0) {
-      if (Date.now() > until) throw new Error(`outbox still holds ${this.outboxStats().records} records after ${timeoutMs} ms`);
+      if (Date.now() > until)
+        throw new Error(
+          `outbox still holds ${this.outboxStats().records} records after ${timeoutMs} ms`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -2,7 +2,16 @@
 // flags and docs (see common/config.ts).
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { boolean, hostPort, integer, loadConfig, logLevel, option, type ConfigOf, type LoadInput } from '../common/config.ts';
+import {
+  boolean,
+  hostPort,
+  integer,
+  loadConfig,
+  logLevel,
+  option,
+  type ConfigOf,
+  type LoadInput,
+} from '../common/config.ts';
 import { DEVICE_ID_RE } from '../common/usage.ts';
 
 const KiB = 1024;
@@ -11,8 +20,18 @@ const GiB = 1024 * MiB;
 
 export const collectorOptions = {
   collectorId: option(
-    z.string().regex(DEVICE_ID_RE, 'must be 1-128 characters of [A-Za-z0-9._:-]').default(hostname().replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128) || 'collector'),
-    { doc: 'Identity of this collector, sent with every batch. Default: the host name.', arg: '<id>' },
+    z
+      .string()
+      .regex(DEVICE_ID_RE, 'must be 1-128 characters of [A-Za-z0-9._:-]')
+      .default(
+        hostname()
+          .replace(/[^A-Za-z0-9._:-]/g, '-')
+          .slice(0, 128) || 'collector',
+      ),
+    {
+      doc: 'Identity of this collector, sent with every batch. Default: the host name.',
+      arg: '<id>',
+    },
   ),
   mqttListen: option(hostPort('0.0.0.0:1883'), {
     doc: 'Address of the embedded MQTT broker devices publish to. Ignored in bridge mode.',
@@ -26,9 +45,18 @@ export const collectorOptions = {
     doc: 'Client id of the persistent bridge session. Default: edgemeter-<collectorId>. Keep it stable: the upstream broker queues messages for it while the collector is down.',
     arg: '<id>',
   }),
-  mqttUpstreamUsername: option(z.string().optional(), { doc: 'Username for the upstream broker.', arg: '<name>' }),
-  mqttUpstreamPassword: option(z.string().optional(), { doc: 'Password for the upstream broker.', arg: '<secret>' }),
-  rater: option(hostPort('127.0.0.1:50051'), { doc: 'gRPC address of the rater to forward to.', arg: '<host:port>' }),
+  mqttUpstreamUsername: option(z.string().optional(), {
+    doc: 'Username for the upstream broker.',
+    arg: '<name>',
+  }),
+  mqttUpstreamPassword: option(z.string().optional(), {
+    doc: 'Password for the upstream broker.',
+    arg: '<secret>',
+  }),
+  rater: option(hostPort('127.0.0.1:50051'), {
+    doc: 'gRPC address of the rater to forward to.',
+    arg: '<host:port>',
+  }),
   bufferDir: option(z.string().min(1).default('./data/collector'), {
     doc: 'Directory of the LevelDB outbox and dead-letter store.',
     arg: '<dir>',
@@ -37,7 +65,10 @@ export const collectorOptions = {
     doc: 'Cap on buffered record bytes. At the cap new publishes are refused (no PUBACK) so devices keep them. Accepts units: 512MiB, 2GiB.',
     arg: '<bytes>',
   }),
-  httpListen: option(hostPort('0.0.0.0:9464'), { doc: 'Address of the collector health endpoints (/healthz, /readyz).', arg: '<host:port>' }),
+  httpListen: option(hostPort('0.0.0.0:9464'), {
+    doc: 'Address of the collector health endpoints (/healthz, /readyz).',
+    arg: '<host:port>',
+  }),
   maxPayloadBytes: option(integer(256 * KiB, 64, 16 * MiB, true), {
     doc: 'Largest MQTT payload accepted; larger ones are dead-lettered as PAYLOAD_TOO_LARGE.',
     arg: '<bytes>',
@@ -46,7 +77,10 @@ export const collectorOptions = {
     doc: 'Most records in one JSON array payload; longer arrays are dead-lettered as TOO_MANY_RECORDS.',
     arg: '<n>',
   }),
-  batchMaxRecords: option(integer(2000, 1, 50_000), { doc: 'Most records in one forwarded gRPC batch.', arg: '<n>' }),
+  batchMaxRecords: option(integer(2000, 1, 50_000), {
+    doc: 'Most records in one forwarded gRPC batch.',
+    arg: '<n>',
+  }),
   batchMaxBytes: option(integer(MiB, 16 * KiB, 3 * MiB, true), {
     doc: 'Most encoded bytes in one forwarded gRPC batch (unary batches stay small so grpc-js can buffer and retry them).',
     arg: '<bytes>',
@@ -55,14 +89,26 @@ export const collectorOptions = {
     doc: 'How long the forwarder waits for a batch to fill before sending a partial one, in ms.',
     arg: '<ms>',
   }),
-  forwardDeadlineMs: option(integer(15_000, 100, 600_000), { doc: 'Deadline of one batch request to the rater, in ms.', arg: '<ms>' }),
-  retryInitialMs: option(integer(200, 1, 60_000), { doc: 'First retry delay after a failed batch, in ms (doubles each time, with jitter).', arg: '<ms>' }),
-  retryMaxMs: option(integer(30_000, 1, 3_600_000), { doc: 'Longest retry delay, in ms. Retries go on for as long as it takes.', arg: '<ms>' }),
+  forwardDeadlineMs: option(integer(15_000, 100, 600_000), {
+    doc: 'Deadline of one batch request to the rater, in ms.',
+    arg: '<ms>',
+  }),
+  retryInitialMs: option(integer(200, 1, 60_000), {
+    doc: 'First retry delay after a failed batch, in ms (doubles each time, with jitter).',
+    arg: '<ms>',
+  }),
+  retryMaxMs: option(integer(30_000, 1, 3_600_000), {
+    doc: 'Longest retry delay, in ms. Retries go on for as long as it takes.',
+    arg: '<ms>',
+  }),
   answerRejected: option(boolean(true), {
     doc: 'Publish the reason for each rejected report on usage/{deviceId}/rejected.',
     arg: '<bool>',
   }),
-  logLevel: option(logLevel(), { doc: 'Log level: fatal, error, warn, info, debug, trace or silent.', arg: '<level>' }),
+  logLevel: option(logLevel(), {
+    doc: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+    arg: '<level>',
+  }),
 };
 
 export type CollectorConfig = ConfigOf<typeof collectorOptions>;

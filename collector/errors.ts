@@ -7,19 +7,46 @@
 export type MqttAnswer = 'dead-letter' | 'refuse';
 
 export const COLLECTOR_ERRORS = {
-  INVALID_TOPIC: { answer: 'dead-letter', doc: 'Topic is under usage/ but is not usage/{deviceId} or usage/{deviceId}/pb with a valid device id.' },
+  INVALID_TOPIC: {
+    answer: 'dead-letter',
+    doc: 'Topic is under usage/ but is not usage/{deviceId} or usage/{deviceId}/pb with a valid device id.',
+  },
   INVALID_UTF8: { answer: 'dead-letter', doc: 'JSON payload is not valid UTF-8.' },
   INVALID_JSON: { answer: 'dead-letter', doc: 'Payload is not JSON.' },
-  INVALID_PROTOBUF: { answer: 'dead-letter', doc: 'Payload on usage/{deviceId}/pb is not a DeviceReport message.' },
-  INVALID_RECORD: { answer: 'dead-letter', doc: 'A report is missing a field or has a wrong type or value; the reason names the field.' },
+  INVALID_PROTOBUF: {
+    answer: 'dead-letter',
+    doc: 'Payload on usage/{deviceId}/pb is not a DeviceReport message.',
+  },
+  INVALID_RECORD: {
+    answer: 'dead-letter',
+    doc: 'A report is missing a field or has a wrong type or value; the reason names the field.',
+  },
   EMPTY_PAYLOAD: { answer: 'dead-letter', doc: 'Payload is empty or an empty array.' },
   PAYLOAD_TOO_LARGE: { answer: 'dead-letter', doc: 'Payload exceeds maxPayloadBytes.' },
-  TOO_MANY_RECORDS: { answer: 'dead-letter', doc: 'JSON array holds more than maxRecordsPerPayload reports.' },
-  RATER_REJECTED: { answer: 'dead-letter', doc: 'The rater refused a forwarded record as invalid; kept with the rater’s reason.' },
-  CORRUPT_OUTBOX_ENTRY: { answer: 'dead-letter', doc: 'An outbox entry failed its checksum on disk; quarantined, the rest delivered.' },
-  NOT_AUTHORIZED: { answer: 'refuse', doc: 'The client may not publish to this topic (e.g. usage/{id}/rejected is the collector’s).' },
-  BUFFER_FULL: { answer: 'refuse', doc: 'The outbox reached bufferMaxBytes; the device keeps the report and retries later.' },
-  STORE_FAILED: { answer: 'refuse', doc: 'The durable write failed (disk error); the device keeps the report and retries later.' },
+  TOO_MANY_RECORDS: {
+    answer: 'dead-letter',
+    doc: 'JSON array holds more than maxRecordsPerPayload reports.',
+  },
+  RATER_REJECTED: {
+    answer: 'dead-letter',
+    doc: 'The rater refused a forwarded record as invalid; kept with the rater’s reason.',
+  },
+  CORRUPT_OUTBOX_ENTRY: {
+    answer: 'dead-letter',
+    doc: 'An outbox entry failed its checksum on disk; quarantined, the rest delivered.',
+  },
+  NOT_AUTHORIZED: {
+    answer: 'refuse',
+    doc: 'The client may not publish to this topic (e.g. usage/{id}/rejected is the collector’s).',
+  },
+  BUFFER_FULL: {
+    answer: 'refuse',
+    doc: 'The outbox reached bufferMaxBytes; the device keeps the report and retries later.',
+  },
+  STORE_FAILED: {
+    answer: 'refuse',
+    doc: 'The durable write failed (disk error); the device keeps the report and retries later.',
+  },
 } as const satisfies Record<string, { answer: MqttAnswer; doc: string }>;
 
 export type CollectorErrorCode = keyof typeof COLLECTOR_ERRORS;

@@ -20,28 +20,86 @@ export class CollectorMetrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.recordsReceived = new Counter({ name: 'edgemeter_collector_records_received_total', help: 'Usage reports received from devices', registers });
-    this.recordsAccepted = new Counter({ name: 'edgemeter_collector_records_accepted_total', help: 'Reports made durable in the outbox', registers });
-    this.recordsRejected = new Counter({ name: 'edgemeter_collector_records_rejected_total', help: 'Reports dead-lettered, by reason code', labelNames: ['code'], registers });
-    this.publishesRefused = new Counter({ name: 'edgemeter_collector_publishes_refused_total', help: 'Publishes refused without PUBACK, by reason code', labelNames: ['code'], registers });
-    this.batchesSent = new Counter({ name: 'edgemeter_collector_forward_batches_total', help: 'Batches acknowledged by the rater', registers });
-    this.batchRetries = new Counter({ name: 'edgemeter_collector_forward_retries_total', help: 'Batch sends retried after a failure', registers });
-    this.batchErrors = new Counter({ name: 'edgemeter_collector_forward_errors_total', help: 'Failed batch sends, by gRPC status', labelNames: ['code'], registers });
-    this.recordsForwarded = new Counter({ name: 'edgemeter_collector_forwarded_records_total', help: 'Forwarded records by rater verdict', labelNames: ['result'], registers });
+    this.recordsReceived = new Counter({
+      name: 'edgemeter_collector_records_received_total',
+      help: 'Usage reports received from devices',
+      registers,
+    });
+    this.recordsAccepted = new Counter({
+      name: 'edgemeter_collector_records_accepted_total',
+      help: 'Reports made durable in the outbox',
+      registers,
+    });
+    this.recordsRejected = new Counter({
+      name: 'edgemeter_collector_records_rejected_total',
+      help: 'Reports dead-lettered, by reason code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.publishesRefused = new Counter({
+      name: 'edgemeter_collector_publishes_refused_total',
+      help: 'Publishes refused without PUBACK, by reason code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.batchesSent = new Counter({
+      name: 'edgemeter_collector_forward_batches_total',
+      help: 'Batches acknowledged by the rater',
+      registers,
+    });
+    this.batchRetries = new Counter({
+      name: 'edgemeter_collector_forward_retries_total',
+      help: 'Batch sends retried after a failure',
+      registers,
+    });
+    this.batchErrors = new Counter({
+      name: 'edgemeter_collector_forward_errors_total',
+      help: 'Failed batch sends, by gRPC status',
+      labelNames: ['code'],
+      registers,
+    });
+    this.recordsForwarded = new Counter({
+      name: 'edgemeter_collector_forwarded_records_total',
+      help: 'Forwarded records by rater verdict',
+      labelNames: ['result'],
+      registers,
+    });
     this.batchLatency = new Histogram({
       name: 'edgemeter_collector_forward_batch_seconds',
       help: 'Round trip of one acknowledged batch',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'edgemeter_collector_' });
+    if (opts.processMetrics)
+      collectDefaultMetrics({ register: this.registry, prefix: 'edgemeter_collector_' });
   }
 
   /** Outbox depth is read from the outbox when scraped rather than tracked twice. */
   watchOutbox(outbox: OutboxGaugeSource): void {
     const registers = [this.registry];
-    new Gauge({ name: 'edgemeter_collector_outbox_records', help: 'Records waiting in the outbox', registers, collect() { this.set(outbox.stats().records); } });
-    new Gauge({ name: 'edgemeter_collector_outbox_bytes', help: 'Bytes waiting in the outbox', registers, collect() { this.set(outbox.stats().bytes); } });
-    new Gauge({ name: 'edgemeter_collector_dead_letters', help: 'Entries in the dead-letter store', registers, collect() { this.set(outbox.stats().deadLetters); } });
+    new Gauge({
+      name: 'edgemeter_collector_outbox_records',
+      help: 'Records waiting in the outbox',
+      registers,
+      collect() {
+        this.set(outbox.stats().records);
+      },
+    });
+    new Gauge({
+      name: 'edgemeter_collector_outbox_bytes',
+      help: 'Bytes waiting in the outbox',
+      registers,
+      collect() {
+        this.set(outbox.stats().bytes);
+      },
+    });
+    new Gauge({
+      name: 'edgemeter_collector_dead_letters',
+      help: 'Entries in the dead-letter store',
+      registers,
+      collect() {
+        this.set(outbox.stats().deadLetters);
+      },
+    });
   }
 }

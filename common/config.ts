@@ -24,7 +24,9 @@ export function option<S extends z.ZodType>(schema: S, meta: OptionMeta): Option
 }
 
 export type OptionsShape = Record<string, Option>;
-export type ConfigOf<O extends OptionsShape> = Readonly<{ [K in keyof O]: z.output<O[K]['schema']> }>;
+export type ConfigOf<O extends OptionsShape> = Readonly<{
+  [K in keyof O]: z.output<O[K]['schema']>;
+}>;
 
 /** `bufferMaxBytes` → `EDGEMETER_BUFFER_MAX_BYTES`. */
 export function envName(key: string): string {
@@ -40,7 +42,9 @@ export type Source = 'default' | 'file' | 'env' | 'flag';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -119,7 +123,9 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    problems.push(`config file ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    problems.push(
+      `config file ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
     return {};
   }
   try {
@@ -131,7 +137,9 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
     }
     return doc as Record<string, unknown>;
   } catch (err) {
-    problems.push(`config file ${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+    problems.push(
+      `config file ${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`,
+    );
     return {};
   }
 }
@@ -142,11 +150,23 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
 export const hostPort = (def: string) =>
   z
     .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:50051')
+    .regex(
+      /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+      'must be host:port, e.g. 127.0.0.1:50051',
+    )
     .default(def);
 
 const INT_RE = /^\s*-?\d+\s*$/;
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+};
 
 /** An integer; as text it may carry a size unit (`512MiB`, `1GB`) when `sizes` is set. */
 export const integer = (def: number, min: number, max = Number.MAX_SAFE_INTEGER, sizes = false) =>
@@ -161,7 +181,12 @@ export const integer = (def: number, min: number, max = Number.MAX_SAFE_INTEGER,
         const m = sizes ? /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v) : null;
         const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
         if (!m || unit === undefined) {
-          ctx.addIssue({ code: 'custom', message: sizes ? 'must be an integer, optionally with a unit (KiB, MiB, GiB, KB, MB, GB)' : 'must be an integer' });
+          ctx.addIssue({
+            code: 'custom',
+            message: sizes
+              ? 'must be an integer, optionally with a unit (KiB, MiB, GiB, KB, MB, GB)'
+              : 'must be an integer',
+          });
           return z.NEVER;
         }
         n = Math.floor(Number(m[1]) * unit);
@@ -184,11 +209,17 @@ export const logLevel = () =>
 
 /** Markdown table of a program's options, for docs/configuration.md. */
 export function optionsTable(options: OptionsShape): string {
-  const rows = ['| config key | environment variable | flag | default | meaning |', '|---|---|---|---|---|'];
+  const rows = [
+    '| config key | environment variable | flag | default | meaning |',
+    '|---|---|---|---|---|',
+  ];
   for (const [key, opt] of Object.entries(options)) {
     const parsed = opt.schema.safeParse(undefined);
-    const def = parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : '(none)';
-    rows.push(`| \`${key}\` | \`${envName(key)}\` | \`${flagName(key)}\` | ${def} | ${opt.doc.replace(/\|/g, '\\|')} |`);
+    const def =
+      parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : '(none)';
+    rows.push(
+      `| \`${key}\` | \`${envName(key)}\` | \`${flagName(key)}\` | ${def} | ${opt.doc.replace(/\|/g, '\\|')} |`,
+    );
   }
   return rows.join('\n');
 }

@@ -1,11 +1,21 @@
 // Plain-text tables for terminal output. Numbers align right, text left.
 
-export function renderTable(headers: string[], rows: Array<Array<string | number>>, alignRight?: boolean[]): string {
+export function renderTable(
+  headers: string[],
+  rows: Array<Array<string | number>>,
+  alignRight?: boolean[],
+): string {
   const cells = rows.map((r) => r.map(String));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const right = alignRight ?? headers.map((_, i) => rows.length > 0 && typeof rows[0]?.[i] === 'number');
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)),
+  );
+  const right =
+    alignRight ?? headers.map((_, i) => rows.length > 0 && typeof rows[0]?.[i] === 'number');
   const line = (r: string[]) =>
-    r.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    r
+      .map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const sep = widths.map((w) => '─'.repeat(w)).join('  ');
   return [line(headers), sep, ...cells.map(line)].join('\n');
 }

@@ -44,7 +44,8 @@ export function recordKey(r: Pick<UsageRecord, 'seq' | 'id' | 'boot'>): string {
   return `i:${r.id ?? ''}`;
 }
 
-const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isCount = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const isTime = (n: unknown): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= LIMITS.minTimeMs && n < LIMITS.maxTimeMs;
 
@@ -58,7 +59,11 @@ export function checkUsageRecord(r: Partial<UsageRecord>): string | null {
   if (hasSeq && !isCount(r.seq)) return 'seq must be an integer >= 0';
   if (hasId && (typeof r.id !== 'string' || r.id.length > LIMITS.idMaxLength))
     return `id must be a string of at most ${LIMITS.idMaxLength} characters`;
-  if (r.boot !== undefined && r.boot !== null && (typeof r.boot !== 'string' || r.boot.length > LIMITS.bootMaxLength))
+  if (
+    r.boot !== undefined &&
+    r.boot !== null &&
+    (typeof r.boot !== 'string' || r.boot.length > LIMITS.bootMaxLength)
+  )
     return `boot must be a string of at most ${LIMITS.bootMaxLength} characters`;
   if (!isTime(r.endMs)) return 'ts must be a time between 2000-01-01 and 2100-01-01';
   if (r.startMs !== undefined && r.startMs !== null) {
@@ -71,9 +76,11 @@ export function checkUsageRecord(r: Partial<UsageRecord>): string | null {
   const meterNames = Object.keys(meters);
   if (meterNames.length > LIMITS.maxMeters) return `at most ${LIMITS.maxMeters} meters`;
   for (const name of meterNames) {
-    if (!LIMITS.meterNameRe.test(name)) return `meter name ${JSON.stringify(name.slice(0, 70))} is invalid`;
+    if (!LIMITS.meterNameRe.test(name))
+      return `meter name ${JSON.stringify(name.slice(0, 70))} is invalid`;
     const v = meters[name];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `meter ${name} must be a finite number >= 0`;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      return `meter ${name} must be a finite number >= 0`;
   }
   const dims = r.dims ?? {};
   const dimKeys = Object.keys(dims);

@@ -44,7 +44,12 @@ export function fleet(count: number): SimDevice[] {
   for (let i = 0; i < count; i++) {
     const profile = i === count - 1 ? 'quiet' : (profiles[i % profiles.length] as Profile);
     const kind = profile === 'sensor' ? 'meter' : profile === 'bursty' ? 'cam' : 'router';
-    devices.push({ id: `${kind}-${String(i + 1).padStart(2, '0')}`, profile, zone: zones[i % zones.length] as string, protobuf: i % 6 === 5 });
+    devices.push({
+      id: `${kind}-${String(i + 1).padStart(2, '0')}`,
+      profile,
+      zone: zones[i % zones.length] as string,
+      protobuf: i % 6 === 5,
+    });
   }
   return devices;
 }
@@ -64,13 +69,18 @@ export class Simulator {
     seed = 42,
   ) {
     this.rand = mulberry32(seed);
-    for (const d of devices) this.truth.set(d.id, { acked: 0, up: 0, down: 0, sms: 0, invalidSent: 0, resent: 0 });
+    for (const d of devices)
+      this.truth.set(d.id, { acked: 0, up: 0, down: 0, sms: 0, invalidSent: 0, resent: 0 });
   }
 
   async connect(): Promise<void> {
     await Promise.all(
       this.devices.map(async (d) => {
-        const c = await mqtt.connectAsync(this.brokerUrl, { clientId: `sim-${d.id}`, clean: true, reconnectPeriod: 0 });
+        const c = await mqtt.connectAsync(this.brokerUrl, {
+          clientId: `sim-${d.id}`,
+          clean: true,
+          reconnectPeriod: 0,
+        });
         this.clients.set(d.id, c);
       }),
     );
@@ -95,11 +105,17 @@ export class Simulator {
         return { up: Math.round(2e6 + r() * 1e6), down: Math.round(12e6 + r() * 6e6), sms: 0 };
       case 'bursty':
         // Mostly idle, with a large upload every few intervals.
-        return r() < 0.2 ? { up: Math.round(150e6 + r() * 100e6), down: Math.round(3e6 * r()), sms: 0 } : { up: Math.round(2e5 * r()), down: Math.round(1e5 * r()), sms: 0 };
+        return r() < 0.2
+          ? { up: Math.round(150e6 + r() * 100e6), down: Math.round(3e6 * r()), sms: 0 }
+          : { up: Math.round(2e5 * r()), down: Math.round(1e5 * r()), sms: 0 };
       case 'quiet':
         return { up: Math.round(4e6 + r() * 2e6), down: Math.round(8e6 + r() * 2e6), sms: 0 };
       case 'sensor':
-        return { up: Math.round(20e3 + r() * 10e3), down: Math.round(2e3 * r()), sms: r() < 0.1 ? 1 : 0 };
+        return {
+          up: Math.round(20e3 + r() * 10e3),
+          down: Math.round(2e3 * r()),
+          sms: r() < 0.1 ? 1 : 0,
+        };
     }
   }
 
@@ -112,9 +128,27 @@ export class Simulator {
     const seq = (this.seqs.get(d.id) ?? 0) + 1;
     this.seqs.set(d.id, seq);
     const v = this.volume(d);
-    const report = { seq, boot: 1, ts: new Date(endMs).toISOString(), start: new Date(endMs - INTERVAL_MS).toISOString(), up: v.up, down: v.down, dims: { zone: d.zone }, ...(v.sms ? { meters: { sms: v.sms } } : {}) };
+    const report = {
+      seq,
+      boot: 1,
+      ts: new Date(endMs).toISOString(),
+      start: new Date(endMs - INTERVAL_MS).toISOString(),
+      up: v.up,
+      down: v.down,
+      dims: { zone: d.zone },
+      ...(v.sms ? { meters: { sms: v.sms } } : {}),
+    };
     if (d.protobuf) {
-      const bytes = DeviceReport.encode({ seq, boot: '1', tsMs: endMs, startMs: endMs - INTERVAL_MS, up: v.up, down: v.down, dims: { zone: d.zone }, meters: v.sms ? { sms: v.sms } : {} }).finish();
+      const bytes = DeviceReport.encode({
+        seq,
+        boot: '1',
+        tsMs: endMs,
+        startMs: endMs - INTERVAL_MS,
+        up: v.up,
+        down: v.down,
+        dims: { zone: d.zone },
+        meters: v.sms ? { sms: v.sms } : {},
+      }).finish();
       await client.publishAsync(`usage/${d.id}/pb`, Buffer.from(bytes), { qos: 1 });
     } else {
       const payload = JSON.stringify(report);
@@ -153,12 +187,26 @@ export class Simulator {
       client.on('message', (t, msg) => {
         if (t === topic) resolve(msg.toString());
       });
-      void client.subscribeAsync(topic, { qos: 1 }).then(() =>
-        client.publishAsync(`usage/${deviceId}`, JSON.stringify({ seq: 999999, ts: new Date(this.deviceNowMs).toISOString(), up: -5, down: 10 }), { qos: 1 }),
-      );
+      void client
+        .subscribeAsync(topic, { qos: 1 })
+        .then(() =>
+          client.publishAsync(
+            `usage/${deviceId}`,
+            JSON.stringify({
+              seq: 999999,
+              ts: new Date(this.deviceNowMs).toISOString(),
+              up: -5,
+              down: 10,
+            }),
+            { qos: 1 },
+          ),
+        );
     });
     truth.invalidSent++;
-    return Promise.race([answer, new Promise<string>((r) => setTimeout(() => r('(no answer)'), 3000).unref())]);
+    return Promise.race([
+      answer,
+      new Promise<string>((r) => setTimeout(() => r('(no answer)'), 3000).unref()),
+    ]);
   }
 
   async close(): Promise<void> {

@@ -31,9 +31,11 @@ export const ingestServiceDefinition = {
     path: INGEST_BATCH_PATH,
     requestStream: false,
     responseStream: false,
-    requestSerialize: (m: IngestBatchRequestMsg) => Buffer.from(IngestBatchRequest.encode(m).finish()),
+    requestSerialize: (m: IngestBatchRequestMsg) =>
+      Buffer.from(IngestBatchRequest.encode(m).finish()),
     requestDeserialize: (b: Buffer) => IngestBatchRequest.decode(b),
-    responseSerialize: (m: IngestBatchResponseMsg) => Buffer.from(IngestBatchResponse.encode(m).finish()),
+    responseSerialize: (m: IngestBatchResponseMsg) =>
+      Buffer.from(IngestBatchResponse.encode(m).finish()),
     responseDeserialize: (b: Buffer) => IngestBatchResponse.decode(b),
   },
 } satisfies ServiceDefinition;

@@ -10,20 +10,31 @@ export class RaterMetrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.batches = new Counter({ name: 'edgemeter_rater_batches_total', help: 'Ingest batches by result (ok, error)', labelNames: ['result'], registers });
+    this.batches = new Counter({
+      name: 'edgemeter_rater_batches_total',
+      help: 'Ingest batches by result (ok, error)',
+      labelNames: ['result'],
+      registers,
+    });
     this.records = new Counter({
       name: 'edgemeter_rater_records_total',
       help: 'Ingested records by result (accepted, duplicate, conflict, rejected)',
       labelNames: ['result'],
       registers,
     });
-    this.rejected = new Counter({ name: 'edgemeter_rater_rejected_total', help: 'Rejected records by code', labelNames: ['code'], registers });
+    this.rejected = new Counter({
+      name: 'edgemeter_rater_rejected_total',
+      help: 'Rejected records by code',
+      labelNames: ['code'],
+      registers,
+    });
     this.txSeconds = new Histogram({
       name: 'edgemeter_rater_ingest_transaction_seconds',
       help: 'Duration of one batch transaction',
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'edgemeter_rater_' });
+    if (opts.processMetrics)
+      collectDefaultMetrics({ register: this.registry, prefix: 'edgemeter_rater_' });
   }
 }

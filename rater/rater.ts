@@ -35,12 +35,22 @@ export class Rater {
 
   async start(): Promise<this> {
     const { logger } = this.deps;
-    const store = this.deps.store ?? (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
+    const store =
+      this.deps.store ??
+      (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
     this.store = store;
     await store.migrate();
-    logger.info({ driver: store.capabilities.driver, timescale: store.capabilities.timescale }, 'database ready');
+    logger.info(
+      { driver: store.capabilities.driver, timescale: store.capabilities.timescale },
+      'database ready',
+    );
 
-    const service = new IngestService({ store, metrics: this.metrics, logger, maxBatchRecords: this.config.maxBatchRecords });
+    const service = new IngestService({
+      store,
+      metrics: this.metrics,
+      logger,
+      maxBatchRecords: this.config.maxBatchRecords,
+    });
     this.grpc = new IngestServer(service, logger);
     this.grpcPort = await this.grpc.listen(this.config.grpcListen);
     logger.info({ address: this.config.grpcListen, port: this.grpcPort }, 'gRPC ingest listening');

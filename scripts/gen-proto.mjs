@@ -17,13 +17,29 @@ mkdirSync(outDir, { recursive: true });
 const js = join(outDir, 'edgemeter.js');
 // --force-number: 64-bit integers are JS numbers; every producer validates values against
 // Number.MAX_SAFE_INTEGER before encoding, so no precision is lost.
-execFileSync(process.execPath, [
-  join(cliDir, 'bin', 'pbjs'),
-  '-t', 'static-module', '-w', 'es6', '--force-number',
-  '--no-verify', '--no-convert', '--no-delimited', '--no-beautify',
-  '-o', js,
-  join(root, 'proto', 'edgemeter', 'v1', 'usage.proto'),
-], { stdio: 'inherit' });
-execFileSync(process.execPath, [join(cliDir, 'bin', 'pbts'), '-o', join(outDir, 'edgemeter.d.ts'), js], {
-  stdio: 'inherit',
-});
+execFileSync(
+  process.execPath,
+  [
+    join(cliDir, 'bin', 'pbjs'),
+    '-t',
+    'static-module',
+    '-w',
+    'es6',
+    '--force-number',
+    '--no-verify',
+    '--no-convert',
+    '--no-delimited',
+    '--no-beautify',
+    '-o',
+    js,
+    join(root, 'proto', 'edgemeter', 'v1', 'usage.proto'),
+  ],
+  { stdio: 'inherit' },
+);
+execFileSync(
+  process.execPath,
+  [join(cliDir, 'bin', 'pbts'), '-o', join(outDir, 'edgemeter.d.ts'), js],
+  {
+    stdio: 'inherit',
+  },
+);

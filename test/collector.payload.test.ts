@@ -17,29 +17,69 @@ describe('topics', () => {
     ['telemetry/dev-1', { kind: 'other' }],
   ])('%s', (topic, expected) => expect(parseTopic(topic)).toEqual(expected));
 
-  it.each(['usage/', 'usage/bad id', 'usage/dev/1/2', 'usage/dev-1/xml', `usage/${'x'.repeat(129)}`, 'usage/dev$1'])('rejects %s', (topic) => {
+  it.each([
+    'usage/',
+    'usage/bad id',
+    'usage/dev/1/2',
+    'usage/dev-1/xml',
+    `usage/${'x'.repeat(129)}`,
+    'usage/dev$1',
+  ])('rejects %s', (topic) => {
     expect(parseTopic(topic).kind).toBe('invalid');
   });
 });
 
 describe('JSON reports', () => {
   it('accepts a full report', () => {
-    const r = one({ seq: 7, boot: 3, ts: '2026-11-21T12:00:00Z', start: 1_795_000_000_000, up: 10, down: 20, meters: { sms: 2 }, dims: { zone: 'eu' } });
+    const r = one({
+      seq: 7,
+      boot: 3,
+      ts: '2026-11-21T12:00:00Z',
+      start: 1_795_000_000_000,
+      up: 10,
+      down: 20,
+      meters: { sms: 2 },
+      dims: { zone: 'eu' },
+    });
     expect(r.rejections).toEqual([]);
     expect(r.records).toEqual([
-      { deviceId: 'dev-1', seq: 7, boot: '3', endMs: Date.UTC(2026, 10, 21, 12), startMs: 1_795_000_000_000, up: 10, down: 20, meters: { sms: 2 }, dims: { zone: 'eu' }, receivedMs: NOW },
+      {
+        deviceId: 'dev-1',
+        seq: 7,
+        boot: '3',
+        endMs: Date.UTC(2026, 10, 21, 12),
+        startMs: 1_795_000_000_000,
+        up: 10,
+        down: 20,
+        meters: { sms: 2 },
+        dims: { zone: 'eu' },
+        receivedMs: NOW,
+      },
     ]);
   });
 
   it('accepts an id instead of seq, and RFC 3339 offsets', () => {
     const r = one({ id: 'session-42', ts: '2026-11-21T13:00:00.5+01:00', up: 1, down: 0 });
-    expect(r.records[0]).toMatchObject({ id: 'session-42', endMs: Date.UTC(2026, 10, 21, 12, 0, 0, 500) });
+    expect(r.records[0]).toMatchObject({
+      id: 'session-42',
+      endMs: Date.UTC(2026, 10, 21, 12, 0, 0, 500),
+    });
   });
 
   it('takes each element of an array on its own: good ones kept, bad ones rejected with their index', () => {
-    const r = one([{ seq: 1, ts: NOW, up: 1, down: 1 }, { seq: 2, ts: NOW, up: -1, down: 1 }, { seq: 3, ts: NOW, up: 3, down: 3 }]);
+    const r = one([
+      { seq: 1, ts: NOW, up: 1, down: 1 },
+      { seq: 2, ts: NOW, up: -1, down: 1 },
+      { seq: 3, ts: NOW, up: 3, down: 3 },
+    ]);
     expect(r.records.map((x) => x.seq)).toEqual([1, 3]);
-    expect(r.rejections).toEqual([expect.objectContaining({ code: 'INVALID_RECORD', index: 1, reason: expect.stringContaining('up') })]);
+    expect(r.rejections).toEqual([
+      expect.objectContaining({
+        code: 'INVALID_RECORD',
+        index: 1,
+        reason: expect.stringContaining('up'),
+      }),
+    ]);
   });
 
   it.each([
@@ -86,14 +126,20 @@ describe('JSON reports', () => {
 
   it('never throws and never accepts an invalid record, whatever the bytes (fuzz, fixed budget)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.json().map((s) => new TextEncoder().encode(s))), (bytes) => {
-        const r = parseJsonPayload('dev-1', Buffer.from(bytes), NOW, limits);
-        for (const rec of r.records) {
-          expect(Number.isSafeInteger(rec.up) && rec.up >= 0).toBe(true);
-          expect(rec.seq !== undefined || rec.id !== undefined).toBe(true);
-        }
-        expect(r.records.length + r.rejections.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.json().map((s) => new TextEncoder().encode(s)),
+        ),
+        (bytes) => {
+          const r = parseJsonPayload('dev-1', Buffer.from(bytes), NOW, limits);
+          for (const rec of r.records) {
+            expect(Number.isSafeInteger(rec.up) && rec.up >= 0).toBe(true);
+            expect(rec.seq !== undefined || rec.id !== undefined).toBe(true);
+          }
+          expect(r.records.length + r.rejections.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 3000, seed: 20261121 },
     );
   });
@@ -109,7 +155,9 @@ describe('JSON reports', () => {
       fc.property(fc.array(report, { minLength: 1, maxLength: 20 }), (reports) => {
         const r = parseJsonPayload('dev-1', json(reports), NOW, limits);
         expect(r.rejections).toEqual([]);
-        expect(r.records.map((x) => [x.seq, x.endMs, x.up, x.down])).toEqual(reports.map((x) => [x.seq, x.ts, x.up, x.down]));
+        expect(r.records.map((x) => [x.seq, x.endMs, x.up, x.down])).toEqual(
+          reports.map((x) => [x.seq, x.ts, x.up, x.down]),
+        );
       }),
       { numRuns: 300, seed: 7 },
     );
@@ -117,11 +165,28 @@ describe('JSON reports', () => {
 });
 
 describe('protobuf reports', () => {
-  const pb = (m: Parameters<typeof DeviceReport.encode>[0]) => Buffer.from(DeviceReport.encode(m).finish());
+  const pb = (m: Parameters<typeof DeviceReport.encode>[0]) =>
+    Buffer.from(DeviceReport.encode(m).finish());
 
   it('accepts a DeviceReport', () => {
-    const r = parseProtobufPayload('dev-1', pb({ seq: 5, tsMs: NOW, up: 100, down: 200, dims: { zone: 'us' } }), NOW, limits);
-    expect(r.records).toEqual([{ deviceId: 'dev-1', seq: 5, endMs: NOW, up: 100, down: 200, meters: {}, dims: { zone: 'us' }, receivedMs: NOW }]);
+    const r = parseProtobufPayload(
+      'dev-1',
+      pb({ seq: 5, tsMs: NOW, up: 100, down: 200, dims: { zone: 'us' } }),
+      NOW,
+      limits,
+    );
+    expect(r.records).toEqual([
+      {
+        deviceId: 'dev-1',
+        seq: 5,
+        endMs: NOW,
+        up: 100,
+        down: 200,
+        meters: {},
+        dims: { zone: 'us' },
+        receivedMs: NOW,
+      },
+    ]);
   });
 
   it.each([

@@ -19,16 +19,29 @@ describe('config', () => {
 
   it('has the defaults PRODUCT.md promises', () => {
     const r = loadRaterConfig({ env: {} });
-    expect([r.db, r.grpcListen, r.httpListen]).toEqual(['embedded:./data/rater', '0.0.0.0:50051', '0.0.0.0:8080']);
+    expect([r.db, r.grpcListen, r.httpListen]).toEqual([
+      'embedded:./data/rater',
+      '0.0.0.0:50051',
+      '0.0.0.0:8080',
+    ]);
     const c = loadCollectorConfig({ env: {} });
-    expect([c.mqttListen, c.rater, c.httpListen, c.mqttUpstream]).toEqual(['0.0.0.0:1883', '127.0.0.1:50051', '0.0.0.0:9464', undefined]);
+    expect([c.mqttListen, c.rater, c.httpListen, c.mqttUpstream]).toEqual([
+      '0.0.0.0:1883',
+      '127.0.0.1:50051',
+      '0.0.0.0:9464',
+      undefined,
+    ]);
   });
 
   it('applies default < file < env < flag', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgemeter-cfg-'));
     const file = join(dir, 'c.yaml');
     writeFileSync(file, 'collectorId: from-file\nbufferMaxBytes: 64MiB\nrater: 10.0.0.1:50051\n');
-    const c = loadCollectorConfig({ file, env: { EDGEMETER_RATER: '127.0.0.2:1' }, flags: { collectorId: 'from-flag' } });
+    const c = loadCollectorConfig({
+      file,
+      env: { EDGEMETER_RATER: '127.0.0.2:1' },
+      flags: { collectorId: 'from-flag' },
+    });
     expect(c.collectorId).toBe('from-flag');
     expect(c.rater).toBe('127.0.0.2:1');
     expect(c.bufferMaxBytes).toBe(64 * 1024 * 1024);
@@ -41,7 +54,10 @@ describe('config', () => {
     writeFileSync(file, 'batchMaxRecords: lots\nbogus: 1\n');
     let err: unknown;
     try {
-      loadCollectorConfig({ file, env: { EDGEMETER_BUFFER_MAX_BYTES: '12 apples', EDGEMETER_RATER: 'nowhere' } });
+      loadCollectorConfig({
+        file,
+        env: { EDGEMETER_BUFFER_MAX_BYTES: '12 apples', EDGEMETER_RATER: 'nowhere' },
+      });
     } catch (e) {
       err = e;
     }
@@ -55,7 +71,9 @@ describe('config', () => {
   });
 
   it('rejects an unknown database scheme', () => {
-    expect(() => loadRaterConfig({ env: { EDGEMETER_DB: 'mysql://x' } })).toThrow(/EDGEMETER_DB: must be postgres/);
+    expect(() => loadRaterConfig({ env: { EDGEMETER_DB: 'mysql://x' } })).toThrow(
+      /EDGEMETER_DB: must be postgres/,
+    );
   });
 
   it('docs/configuration.md is generated from the schemas (run: node bin/edgemeter.js config > docs/configuration.md)', () => {

@@ -12,7 +12,10 @@ describe('proto/gen', () => {
     try {
       execFileSync(process.execPath, ['scripts/gen-proto.mjs', '--out', dir], { stdio: 'pipe' });
       for (const f of ['edgemeter.js', 'edgemeter.d.ts']) {
-        expect(readFileSync(join(dir, f), 'utf8'), `proto/gen/${f} is stale: run npm run proto:gen`).toBe(readFileSync(join('proto/gen', f), 'utf8'));
+        expect(
+          readFileSync(join(dir, f), 'utf8'),
+          `proto/gen/${f} is stale: run npm run proto:gen`,
+        ).toBe(readFileSync(join('proto/gen', f), 'utf8'));
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,12 @@
 // and re-encoding every record.
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs/minimal.js';
-import { INGEST_BATCH_PATH, IngestBatchResponse, MAX_BATCH_MESSAGE_BYTES, type IngestBatchResponseMsg } from '../../proto/index.ts';
+import {
+  INGEST_BATCH_PATH,
+  IngestBatchResponse,
+  MAX_BATCH_MESSAGE_BYTES,
+  type IngestBatchResponseMsg,
+} from '../../proto/index.ts';
 
 const TAG_COLLECTOR_ID = (1 << 3) | 2;
 const TAG_BATCH_ID = (2 << 3) | 2;
@@ -25,7 +30,10 @@ export interface SendResult {
 export class RaterClient {
   private readonly client: grpc.Client;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+  constructor(
+    address: string,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {
     this.client = new grpc.Client(address, credentials, {
       'grpc.max_send_message_length': MAX_BATCH_MESSAGE_BYTES,
       'grpc.keepalive_time_ms': 30_000,

@@ -20,7 +20,9 @@ export interface ForwardEntry {
 export interface ForwardSource {
   readBatch(limits: { maxRecords: number; maxBytes: number }): Promise<ForwardEntry[]>;
   ack(entries: ForwardEntry[]): Promise<void>;
-  deadLetter(entries: Array<{ entry: ForwardEntry; letter: Omit<DeadLetter, 'payload'> }>): Promise<void>;
+  deadLetter(
+    entries: Array<{ entry: ForwardEntry; letter: Omit<DeadLetter, 'payload'> }>,
+  ): Promise<void>;
   stats(): { records: number };
   /** Resolves when entries were appended after the call, or immediately if any are unread. */
   waitForAppend(signal: AbortSignal): Promise<void>;
@@ -63,7 +65,8 @@ export class Forwarder {
 
   start(): void {
     this.loop ??= this.run().catch((err: unknown) => {
-      if (!this.abort.signal.aborted) this.deps.logger.fatal({ err: errorMessage(err) }, 'forwarder stopped unexpectedly');
+      if (!this.abort.signal.aborted)
+        this.deps.logger.fatal({ err: errorMessage(err) }, 'forwarder stopped unexpectedly');
     });
   }
 
@@ -83,8 +86,12 @@ export class Forwarder {
       if (this.stopped) return;
       // Small batches cost a round trip each: give a trickle of records a moment to gather,
       // unless a full batch is already waiting.
-      if (this.opts.lingerMs > 0 && source.stats().records < this.opts.maxRecords) await this.sleep(this.opts.lingerMs);
-      const entries = await source.readBatch({ maxRecords: this.opts.maxRecords, maxBytes: this.opts.maxBytes });
+      if (this.opts.lingerMs > 0 && source.stats().records < this.opts.maxRecords)
+        await this.sleep(this.opts.lingerMs);
+      const entries = await source.readBatch({
+        maxRecords: this.opts.maxRecords,
+        maxBytes: this.opts.maxBytes,
+      });
       if (entries.length > 0) await this.deliver(entries);
     }
   }
@@ -96,7 +103,11 @@ export class Forwarder {
     const last = entries[entries.length - 1] as ForwardEntry;
     // Same outbox range ⇒ same batch id, however often it is resent.
     const batchId = `${this.opts.collectorId}:${first.seq}-${last.seq}`;
-    const request = encodeBatch(this.opts.collectorId, batchId, entries.map((e) => e.bytes));
+    const request = encodeBatch(
+      this.opts.collectorId,
+      batchId,
+      entries.map((e) => e.bytes),
+    );
     for (let attempt = 0; !this.stopped; attempt++) {
       const started = performance.now();
       try {
@@ -110,9 +121,24 @@ export class Forwarder {
         const code = (err as Partial<ServiceError>).code ?? status.UNKNOWN;
         metrics.batchErrors.inc({ code: status[code] ?? String(code) });
         if (SPLIT_CODES.has(code)) return this.split(entries, err);
-        const delay = backoffDelay(attempt, this.opts.retryInitialMs, this.opts.retryMaxMs, this.deps.random);
+        const delay = backoffDelay(
+          attempt,
+          this.opts.retryInitialMs,
+          this.opts.retryMaxMs,
+          this.deps.random,
+        );
         if (this.connected || attempt % 10 === 0)
-          logger.warn({ batchId, records: entries.length, code: status[code], attempt, retryInMs: delay, err: errorMessage(err) }, 'batch not acknowledged; will retry');
+          logger.warn(
+            {
+              batchId,
+              records: entries.length,
+              code: status[code],
+              attempt,
+              retryInMs: delay,
+              err: errorMessage(err),
+            },
+            'batch not acknowledged; will retry',
+          );
         this.connected = false;
         metrics.batchRetries.inc();
         await this.sleep(delay);
@@ -120,7 +146,11 @@ export class Forwarder {
     }
   }
 
-  private async settle(entries: ForwardEntry[], batchId: string, res: IngestBatchResponseMsg): Promise<void> {
+  private async settle(
+    entries: ForwardEntry[],
+    batchId: string,
+    res: IngestBatchResponseMsg,
+  ): Promise<void> {
     const { metrics, logger, source } = this.deps;
     const rejected = res.rejected ?? [];
     if (rejected.length > 0) {
@@ -130,7 +160,10 @@ export class Forwarder {
           .filter((r) => (r.index ?? 0) < entries.length)
           .map((r) => {
             const entry = entries[r.index ?? 0] as ForwardEntry;
-            return { entry, letter: this.letterFor(entry, r.code ?? 'INVALID_RECORD', r.reason ?? '') };
+            return {
+              entry,
+              letter: this.letterFor(entry, r.code ?? 'INVALID_RECORD', r.reason ?? ''),
+            };
           }),
       );
     }
@@ -146,8 +179,13 @@ export class Forwarder {
   private async split(entries: ForwardEntry[], err: unknown): Promise<void> {
     if (entries.length === 1) {
       const entry = entries[0] as ForwardEntry;
-      this.deps.logger.warn({ seq: String(entry.seq), err: errorMessage(err) }, 'rater refused a record; dead-lettered');
-      await this.deps.source.deadLetter([{ entry, letter: this.letterFor(entry, 'RATER_REJECTED', errorMessage(err)) }]);
+      this.deps.logger.warn(
+        { seq: String(entry.seq), err: errorMessage(err) },
+        'rater refused a record; dead-lettered',
+      );
+      await this.deps.source.deadLetter([
+        { entry, letter: this.letterFor(entry, 'RATER_REJECTED', errorMessage(err)) },
+      ]);
       await this.deps.source.ack(entries);
       return;
     }
@@ -156,14 +194,23 @@ export class Forwarder {
     await this.deliver(entries.slice(mid));
   }
 
-  private letterFor(entry: ForwardEntry, code: string, reason: string): Omit<DeadLetter, 'payload'> {
+  private letterFor(
+    entry: ForwardEntry,
+    code: string,
+    reason: string,
+  ): Omit<DeadLetter, 'payload'> {
     let deviceId: string | undefined;
     try {
       deviceId = UsageRecord.decode(entry.bytes).deviceId ?? undefined;
     } catch {
       deviceId = undefined;
     }
-    return { code: code === 'INVALID_RECORD' ? 'RATER_REJECTED' : code, reason: `rater: ${reason}`, ...(deviceId ? { deviceId } : {}), receivedMs: Date.now() };
+    return {
+      code: code === 'INVALID_RECORD' ? 'RATER_REJECTED' : code,
+      reason: `rater: ${reason}`,
+      ...(deviceId ? { deviceId } : {}),
+      receivedMs: Date.now(),
+    };
   }
 
   private sleep(ms: number): Promise<void> {

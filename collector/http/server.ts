@@ -4,10 +4,18 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { CollectorMetrics } from '../metrics.ts';
 
 export interface HealthSource {
-  readiness(): { ready: boolean; reason?: string; outbox: { records: number; bytes: number; maxBytes: number }; mode: string };
+  readiness(): {
+    ready: boolean;
+    reason?: string;
+    outbox: { records: number; bytes: number; maxBytes: number };
+    mode: string;
+  };
 }
 
-export function buildCollectorHttp(health: HealthSource, metrics: CollectorMetrics): FastifyInstance {
+export function buildCollectorHttp(
+  health: HealthSource,
+  metrics: CollectorMetrics,
+): FastifyInstance {
   const app = Fastify({ logger: false });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

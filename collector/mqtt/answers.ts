@@ -5,13 +5,22 @@ export function rejectedTopic(deviceId: string): string {
   return `usage/${deviceId}/rejected`;
 }
 
-export function rejectedAnswer(topic: string, accepted: number, rejections: Rejection[], atMs: number): Buffer {
+export function rejectedAnswer(
+  topic: string,
+  accepted: number,
+  rejections: Rejection[],
+  atMs: number,
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       topic,
       at: new Date(atMs).toISOString(),
       accepted,
-      rejected: rejections.map((r) => ({ ...(r.index === undefined ? {} : { index: r.index }), code: r.code, reason: r.reason })),
+      rejected: rejections.map((r) => ({
+        ...(r.index === undefined ? {} : { index: r.index }),
+        code: r.code,
+        reason: r.reason,
+      })),
     }),
   );
 }

@@ -56,16 +56,30 @@ export class Bridge {
     this.client = client;
     client.handleMessage = (packet, callback) => {
       if (packet.cmd !== 'publish') return callback();
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const payload = Buffer.isBuffer(packet.payload)
+        ? packet.payload
+        : Buffer.from(packet.payload);
       this.deps.intake.handle(packet.topic, payload).then(
         (result) => {
           callback();
-          if (result.kind === 'stored' && result.rejections.length > 0 && result.deviceId && this.deps.answerRejected)
-            client.publish(rejectedTopic(result.deviceId), rejectedAnswer(packet.topic, result.accepted, result.rejections, Date.now()), { qos: 1 });
+          if (
+            result.kind === 'stored' &&
+            result.rejections.length > 0 &&
+            result.deviceId &&
+            this.deps.answerRejected
+          )
+            client.publish(
+              rejectedTopic(result.deviceId),
+              rejectedAnswer(packet.topic, result.accepted, result.rejections, Date.now()),
+              { qos: 1 },
+            );
         },
         (err: unknown) => {
           const code = err instanceof CollectorError ? err.code : 'STORE_FAILED';
-          logger.warn({ topic: packet.topic, code, err: errorMessage(err) }, 'bridged message not stored; will be redelivered');
+          logger.warn(
+            { topic: packet.topic, code, err: errorMessage(err) },
+            'bridged message not stored; will be redelivered',
+          );
           // No PUBACK: passing an error makes MQTT.js skip it. Then drop the connection so the
           // broker redelivers the message from the session when we reconnect.
           callback(err instanceof Error ? err : new Error(String(err)));
@@ -74,11 +88,16 @@ export class Bridge {
       );
     };
     client.on('error', (err) => logger.warn({ err: err.message }, 'upstream broker error'));
-    client.on('offline', () => logger.warn({ url: this.opts.url }, 'upstream broker offline; reconnecting'));
+    client.on('offline', () =>
+      logger.warn({ url: this.opts.url }, 'upstream broker offline; reconnecting'),
+    );
     return new Promise<void>((resolve, reject) => {
       let first = true;
       client.on('connect', (connack) => {
-        logger.info({ url: this.opts.url, sessionPresent: connack.sessionPresent }, 'bridge connected');
+        logger.info(
+          { url: this.opts.url, sessionPresent: connack.sessionPresent },
+          'bridge connected',
+        );
         // Re-subscribing is harmless and covers a broker that lost the session.
         client.subscribe(BRIDGE_TOPICS, { qos: 1 }, (err) => {
           if (err) {

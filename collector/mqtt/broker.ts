@@ -27,7 +27,8 @@ export class EmbeddedBroker {
     const { logger } = this.deps;
     const aedes = await Aedes.createBroker({
       id: 'edgemeter-collector',
-      authorizePublish: (client, packet, callback) => this.authorizePublish(client, packet, callback),
+      authorizePublish: (client, packet, callback) =>
+        this.authorizePublish(client, packet, callback),
     });
     aedes.on('clientError', (client: Client, err: Error) => {
       logger.debug({ client: client.id, err: err.message }, 'mqtt client error');
@@ -47,28 +48,54 @@ export class EmbeddedBroker {
     return { host: addr.address, port: addr.port };
   }
 
-  private authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+  private authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    callback: (error?: Error | null) => void,
+  ): void {
     // Messages the broker itself publishes (rejected answers, wills) are not usage reports.
     if (client === null) return callback(null);
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+    const payload =
+      typeof packet.payload === 'string'
+        ? Buffer.from(packet.payload)
+        : Buffer.from(packet.payload);
     this.deps.intake.handle(packet.topic, payload).then(
       (result) => {
         callback(null);
-        if (result.kind === 'stored' && result.rejections.length > 0 && result.deviceId && this.deps.answerRejected)
-          this.publish(rejectedTopic(result.deviceId), rejectedAnswer(packet.topic, result.accepted, result.rejections, Date.now()));
+        if (
+          result.kind === 'stored' &&
+          result.rejections.length > 0 &&
+          result.deviceId &&
+          this.deps.answerRejected
+        )
+          this.publish(
+            rejectedTopic(result.deviceId),
+            rejectedAnswer(packet.topic, result.accepted, result.rejections, Date.now()),
+          );
       },
       (err: unknown) => {
         const code = err instanceof CollectorError ? err.code : 'STORE_FAILED';
-        this.deps.logger.warn({ client: client.id, topic: packet.topic, code, err: errorMessage(err) }, 'publish refused');
+        this.deps.logger.warn(
+          { client: client.id, topic: packet.topic, code, err: errorMessage(err) },
+          'publish refused',
+        );
         callback(err instanceof Error ? err : new Error(String(err)));
       },
     );
   }
 
   private publish(topic: string, payload: Buffer): void {
-    const packet = { cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false } as unknown as AedesPublishPacket;
+    const packet = {
+      cmd: 'publish',
+      topic,
+      payload,
+      qos: 1,
+      retain: false,
+      dup: false,
+    } as unknown as AedesPublishPacket;
     this.aedes?.publish(packet, (err) => {
-      if (err) this.deps.logger.warn({ topic, err: err.message }, 'could not publish rejected answer');
+      if (err)
+        this.deps.logger.warn({ topic, err: err.message }, 'could not publish rejected answer');
     });
   }
 

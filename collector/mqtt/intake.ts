@@ -6,7 +6,12 @@ import { errorCode, errorMessage } from '../../common/errors.ts';
 import type { UsageRecord } from '../../common/usage.ts';
 import { CollectorError, type Rejection } from '../errors.ts';
 import type { CollectorMetrics } from '../metrics.ts';
-import { parseJsonPayload, parseProtobufPayload, parseTopic, type PayloadLimits } from './payload.ts';
+import {
+  parseJsonPayload,
+  parseProtobufPayload,
+  parseTopic,
+  type PayloadLimits,
+} from './payload.ts';
 
 export interface DeadLetter {
   code: string;
@@ -48,8 +53,10 @@ export class Intake {
   async handle(topic: string, payload: Buffer): Promise<IntakeResult> {
     const t = parseTopic(topic);
     if (t.kind === 'other') return { kind: 'ignored' };
-    if (t.kind === 'rejected-answer')
+    if (t.kind === 'rejected-answer') {
+      this.deps.metrics.publishesRefused.inc({ code: 'NOT_AUTHORIZED' });
       throw new CollectorError('NOT_AUTHORIZED', `${topic} is written by the collector only`);
+    }
 
     const receivedMs = this.now();
     const { metrics } = this.deps;
@@ -84,12 +91,19 @@ export class Intake {
     } catch (err) {
       const code = errorCode(err) === 'BUFFER_FULL' ? 'BUFFER_FULL' : 'STORE_FAILED';
       this.deps.metrics.publishesRefused.inc({ code });
-      if (code === 'STORE_FAILED') this.deps.logger.error({ err: errorMessage(err) }, 'durable write failed; publish refused');
+      if (code === 'STORE_FAILED')
+        this.deps.logger.error({ err: errorMessage(err) }, 'durable write failed; publish refused');
       throw new CollectorError(code, errorMessage(err));
     }
   }
 
-  private deadLetter(r: Rejection, topic: string, deviceId: string | undefined, payload: Buffer, receivedMs: number): DeadLetter {
+  private deadLetter(
+    r: Rejection,
+    topic: string,
+    deviceId: string | undefined,
+    payload: Buffer,
+    receivedMs: number,
+  ): DeadLetter {
     const reason = r.index === undefined ? r.reason : `[${r.index}] ${r.reason}`;
     return { code: r.code, reason, topic, ...(deviceId ? { deviceId } : {}), payload, receivedMs };
   }

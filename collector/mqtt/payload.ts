@@ -18,7 +18,10 @@ export function parseTopic(topic: string): ParsedTopic {
   const parts = topic.split('/');
   const deviceId = parts[1] ?? '';
   if (!DEVICE_ID_RE.test(deviceId))
-    return { kind: 'invalid', reason: `device id in topic must be 1-128 characters of [A-Za-z0-9._:-]` };
+    return {
+      kind: 'invalid',
+      reason: `device id in topic must be 1-128 characters of [A-Za-z0-9._:-]`,
+    };
   if (parts.length === 2) return { kind: 'usage', deviceId, format: 'json' };
   if (parts.length === 3 && parts[2] === 'pb') return { kind: 'usage', deviceId, format: 'pb' };
   if (parts.length === 3 && parts[2] === 'rejected') return { kind: 'rejected-answer', deviceId };
@@ -39,33 +42,56 @@ export interface ParsedPayload {
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 const time = (field: string) =>
-  z.union([z.string(), z.number()], { error: `${field} must be an RFC 3339 string or epoch milliseconds` }).transform((v, ctx) => {
-    if (typeof v === 'number') {
-      if (Number.isSafeInteger(v)) return v;
-      ctx.addIssue({ code: 'custom', message: `${field} in epoch milliseconds must be an integer` });
-      return z.NEVER;
-    }
-    const ms = RFC3339.test(v) ? Date.parse(v.replace(' ', 'T')) : NaN;
-    if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: `${field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+  z
+    .union([z.string(), z.number()], {
+      error: `${field} must be an RFC 3339 string or epoch milliseconds`,
+    })
+    .transform((v, ctx) => {
+      if (typeof v === 'number') {
+        if (Number.isSafeInteger(v)) return v;
+        ctx.addIssue({
+          code: 'custom',
+          message: `${field} in epoch milliseconds must be an integer`,
+        });
+        return z.NEVER;
+      }
+      const ms = RFC3339.test(v) ? Date.parse(v.replace(' ', 'T')) : NaN;
+      if (Number.isNaN(ms)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 const bytes = (field: string) =>
   z
     .number({ error: `${field} must be an integer number of bytes >= 0` })
-    .refine((n) => Number.isSafeInteger(n) && n >= 0, `${field} must be an integer number of bytes >= 0 (at most 2^53-1)`);
+    .refine(
+      (n) => Number.isSafeInteger(n) && n >= 0,
+      `${field} must be an integer number of bytes >= 0 (at most 2^53-1)`,
+    );
 
 const reportSchema = z.strictObject(
   {
-    seq: z.number({ error: 'seq must be an integer >= 0' }).refine((n) => Number.isSafeInteger(n) && n >= 0, 'seq must be an integer >= 0').optional(),
-    id: z.string({ error: 'id must be a string' }).min(1, 'id must not be empty').max(LIMITS.idMaxLength, `id must be at most ${LIMITS.idMaxLength} characters`).optional(),
+    seq: z
+      .number({ error: 'seq must be an integer >= 0' })
+      .refine((n) => Number.isSafeInteger(n) && n >= 0, 'seq must be an integer >= 0')
+      .optional(),
+    id: z
+      .string({ error: 'id must be a string' })
+      .min(1, 'id must not be empty')
+      .max(LIMITS.idMaxLength, `id must be at most ${LIMITS.idMaxLength} characters`)
+      .optional(),
     boot: z
-      .union([z.string().max(LIMITS.bootMaxLength), z.number().refine((n) => Number.isSafeInteger(n))], {
-        error: `boot must be a string of at most ${LIMITS.bootMaxLength} characters or an integer`,
-      })
+      .union(
+        [z.string().max(LIMITS.bootMaxLength), z.number().refine((n) => Number.isSafeInteger(n))],
+        {
+          error: `boot must be a string of at most ${LIMITS.bootMaxLength} characters or an integer`,
+        },
+      )
       .transform(String)
       .optional(),
     ts: time('ts'),
@@ -73,17 +99,29 @@ const reportSchema = z.strictObject(
     up: bytes('up').default(0),
     down: bytes('down').default(0),
     meters: z
-      .record(z.string(), z.number({ error: 'meter values must be numbers >= 0' }), { error: 'meters must be an object of name -> number' })
+      .record(z.string(), z.number({ error: 'meter values must be numbers >= 0' }), {
+        error: 'meters must be an object of name -> number',
+      })
       .optional(),
-    dims: z.record(z.string(), z.string({ error: 'dims values must be strings' }), { error: 'dims must be an object of string -> string' }).optional(),
+    dims: z
+      .record(z.string(), z.string({ error: 'dims values must be strings' }), {
+        error: 'dims must be an object of string -> string',
+      })
+      .optional(),
   },
-  { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown field(s): ${iss.keys.join(', ')}` : 'a report must be a JSON object') },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field(s): ${iss.keys.join(', ')}`
+        : 'a report must be a JSON object',
+  },
 );
 
 type Report = z.output<typeof reportSchema>;
 
 function toRecord(deviceId: string, r: Report, receivedMs: number): UsageRecord | string {
-  if (r.seq === undefined && r.id === undefined) return 'seq or id is required (the record’s dedupe key)';
+  if (r.seq === undefined && r.id === undefined)
+    return 'seq or id is required (the record’s dedupe key)';
   if (r.seq !== undefined && r.id !== undefined) return 'give either seq or id, not both';
   const rec: UsageRecord = {
     deviceId,
@@ -104,17 +142,32 @@ function toRecord(deviceId: string, r: Report, receivedMs: number): UsageRecord 
 function describeZodError(err: z.ZodError): string {
   return err.issues
     .slice(0, 5)
-    .map((i) => (i.path.length > 0 && !i.message.startsWith(String(i.path[0])) ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .map((i) =>
+      i.path.length > 0 && !i.message.startsWith(String(i.path[0]))
+        ? `${i.path.join('.')}: ${i.message}`
+        : i.message,
+    )
     .join('; ');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses a JSON payload on usage/{deviceId}: one report object or an array of them. */
-export function parseJsonPayload(deviceId: string, payload: Buffer, receivedMs: number, limits: PayloadLimits): ParsedPayload {
-  const fail = (code: Rejection['code'], reason: string): ParsedPayload => ({ records: [], rejections: [{ code, reason }] });
+export function parseJsonPayload(
+  deviceId: string,
+  payload: Buffer,
+  receivedMs: number,
+  limits: PayloadLimits,
+): ParsedPayload {
+  const fail = (code: Rejection['code'], reason: string): ParsedPayload => ({
+    records: [],
+    rejections: [{ code, reason }],
+  });
   if (payload.length > limits.maxPayloadBytes)
-    return fail('PAYLOAD_TOO_LARGE', `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`);
+    return fail(
+      'PAYLOAD_TOO_LARGE',
+      `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`,
+    );
   if (payload.length === 0) return fail('EMPTY_PAYLOAD', 'payload is empty');
   let text: string;
   try {
@@ -127,36 +180,62 @@ export function parseJsonPayload(deviceId: string, payload: Buffer, receivedMs: 
     doc = JSON.parse(text);
   } catch (err) {
     // Deeply nested input can overflow the parser's stack: that is a RangeError, still bad JSON.
-    return fail('INVALID_JSON', `payload is not valid JSON: ${err instanceof SyntaxError ? err.message : 'nesting too deep'}`);
+    return fail(
+      'INVALID_JSON',
+      `payload is not valid JSON: ${err instanceof SyntaxError ? err.message : 'nesting too deep'}`,
+    );
   }
   const items = Array.isArray(doc) ? doc : [doc];
   if (items.length === 0) return fail('EMPTY_PAYLOAD', 'payload is an empty array');
   if (items.length > limits.maxRecordsPerPayload)
-    return fail('TOO_MANY_RECORDS', `array holds ${items.length} reports; the limit is ${limits.maxRecordsPerPayload}`);
+    return fail(
+      'TOO_MANY_RECORDS',
+      `array holds ${items.length} reports; the limit is ${limits.maxRecordsPerPayload}`,
+    );
 
   const out: ParsedPayload = { records: [], rejections: [] };
   items.forEach((item, i) => {
     const index = Array.isArray(doc) ? i : undefined;
     const parsed = reportSchema.safeParse(item);
-    const rec = parsed.success ? toRecord(deviceId, parsed.data, receivedMs) : describeZodError(parsed.error);
+    const rec = parsed.success
+      ? toRecord(deviceId, parsed.data, receivedMs)
+      : describeZodError(parsed.error);
     if (typeof rec === 'string')
-      out.rejections.push({ code: 'INVALID_RECORD', reason: rec, ...(index === undefined ? {} : { index, item }) });
+      out.rejections.push({
+        code: 'INVALID_RECORD',
+        reason: rec,
+        ...(index === undefined ? {} : { index, item }),
+      });
     else out.records.push(rec);
   });
   return out;
 }
 
 /** Parses a protobuf DeviceReport on usage/{deviceId}/pb. */
-export function parseProtobufPayload(deviceId: string, payload: Buffer, receivedMs: number, limits: PayloadLimits): ParsedPayload {
-  const fail = (code: Rejection['code'], reason: string): ParsedPayload => ({ records: [], rejections: [{ code, reason }] });
+export function parseProtobufPayload(
+  deviceId: string,
+  payload: Buffer,
+  receivedMs: number,
+  limits: PayloadLimits,
+): ParsedPayload {
+  const fail = (code: Rejection['code'], reason: string): ParsedPayload => ({
+    records: [],
+    rejections: [{ code, reason }],
+  });
   if (payload.length > limits.maxPayloadBytes)
-    return fail('PAYLOAD_TOO_LARGE', `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`);
+    return fail(
+      'PAYLOAD_TOO_LARGE',
+      `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`,
+    );
   if (payload.length === 0) return fail('EMPTY_PAYLOAD', 'payload is empty');
   let m: ReturnType<typeof DeviceReport.decode>;
   try {
     m = DeviceReport.decode(payload);
   } catch (err) {
-    return fail('INVALID_PROTOBUF', `payload is not an edgemeter.v1.DeviceReport: ${(err as Error).message}`);
+    return fail(
+      'INVALID_PROTOBUF',
+      `payload is not an edgemeter.v1.DeviceReport: ${(err as Error).message}`,
+    );
   }
   const hasSeq = m.seq !== null && m.seq !== undefined;
   const hasId = m.id !== null && m.id !== undefined && m.id !== '';

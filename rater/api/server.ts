@@ -21,14 +21,20 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // fastify's own 4xx (bad JSON body, unsupported media type) keep their status.
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500 && !(err instanceof RaterError)) {
-      return reply.code(status).send({ error: { code: 'BAD_REQUEST', message: errorMessage(err) } });
+      return reply
+        .code(status)
+        .send({ error: { code: 'BAD_REQUEST', message: errorMessage(err) } });
     }
     const { statusCode, body } = toHttpError(err);
     if (isInternal(err)) deps.logger.error({ err: errorMessage(err) }, 'request failed');
     return reply.code(statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    reply
+      .code(404)
+      .send({
+        error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` },
+      });
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

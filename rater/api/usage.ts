@@ -18,7 +18,10 @@ const timeParam = (name: string) =>
     .transform((v, ctx) => {
       const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
       if (!Number.isFinite(ms)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be an RFC 3339 time or epoch milliseconds` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be an RFC 3339 time or epoch milliseconds`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -47,40 +50,67 @@ function badRequest(err: z.ZodError): RaterError {
 }
 
 export function registerUsageRoutes(app: FastifyInstance, store: UsageStore): void {
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/v1/devices/:id/usage', async (req, reply) => {
-    const deviceId = req.params.id;
-    if (!DEVICE_ID_RE.test(deviceId)) throw new RaterError('BAD_REQUEST', 'device id must be 1-128 characters of [A-Za-z0-9._:-]');
-    const q = usageQuery.safeParse(req.query);
-    if (!q.success) throw badRequest(q.error);
-    const toMs = q.data.to ?? Date.now();
-    const fromMs = q.data.from ?? toMs - 86_400_000;
-    if (fromMs >= toMs) throw new RaterError('BAD_REQUEST', 'from must be before to');
-    if ((toMs - fromMs) / STEP_MS[q.data.step] > MAX_BUCKETS)
-      throw new RaterError('BAD_REQUEST', `the range holds more than ${MAX_BUCKETS} buckets of ${q.data.step}; use a larger step`);
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
+    '/v1/devices/:id/usage',
+    async (req, reply) => {
+      const deviceId = req.params.id;
+      if (!DEVICE_ID_RE.test(deviceId))
+        throw new RaterError(
+          'BAD_REQUEST',
+          'device id must be 1-128 characters of [A-Za-z0-9._:-]',
+        );
+      const q = usageQuery.safeParse(req.query);
+      if (!q.success) throw badRequest(q.error);
+      const toMs = q.data.to ?? Date.now();
+      const fromMs = q.data.from ?? toMs - 86_400_000;
+      if (fromMs >= toMs) throw new RaterError('BAD_REQUEST', 'from must be before to');
+      if ((toMs - fromMs) / STEP_MS[q.data.step] > MAX_BUCKETS)
+        throw new RaterError(
+          'BAD_REQUEST',
+          `the range holds more than ${MAX_BUCKETS} buckets of ${q.data.step}; use a larger step`,
+        );
 
-    const series = await store.usageSeries({ deviceId, fromMs, toMs, step: q.data.step, timeZone: q.data.tz });
-    if (req.headers.accept?.includes('text/csv')) {
-      reply.type('text/csv; charset=utf-8');
-      return usageCsv(series);
-    }
-    return {
-      deviceId,
-      from: new Date(fromMs).toISOString(),
-      to: new Date(toMs).toISOString(),
-      step: q.data.step,
-      timeZone: q.data.tz,
-      totals: totals(series),
-      series: series.map((b) => ({ start: new Date(b.startMs).toISOString(), up: b.up, down: b.down, total: b.up + b.down, records: b.records, meters: b.meters })),
-    };
-  });
+      const series = await store.usageSeries({
+        deviceId,
+        fromMs,
+        toMs,
+        step: q.data.step,
+        timeZone: q.data.tz,
+      });
+      if (req.headers.accept?.includes('text/csv')) {
+        reply.type('text/csv; charset=utf-8');
+        return usageCsv(series);
+      }
+      return {
+        deviceId,
+        from: new Date(fromMs).toISOString(),
+        to: new Date(toMs).toISOString(),
+        step: q.data.step,
+        timeZone: q.data.tz,
+        totals: totals(series),
+        series: series.map((b) => ({
+          start: new Date(b.startMs).toISOString(),
+          up: b.up,
+          down: b.down,
+          total: b.up + b.down,
+          records: b.records,
+          meters: b.meters,
+        })),
+      };
+    },
+  );
 
   app.get<{ Querystring: { device?: string; limit?: string } }>('/v1/conflicts', async (req) => {
     const device = req.query.device;
-    if (device !== undefined && !DEVICE_ID_RE.test(device)) throw new RaterError('BAD_REQUEST', 'device must be a valid device id');
+    if (device !== undefined && !DEVICE_ID_RE.test(device))
+      throw new RaterError('BAD_REQUEST', 'device must be a valid device id');
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RaterError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new RaterError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
     const rows = await store.listConflicts(device, limit);
-    return { conflicts: rows.map((c) => ({ ...c, detectedAt: new Date(c.detectedAtMs).toISOString() })) };
+    return {
+      conflicts: rows.map((c) => ({ ...c, detectedAt: new Date(c.detectedAtMs).toISOString() })),
+    };
   });
 }
 
@@ -93,15 +123,31 @@ function totals(series: UsageBucket[]) {
     up += b.up;
     down += b.down;
     records += b.records;
-    for (const [k, v] of Object.entries(b.meters)) meters[k] = (meters[k] ?? new Decimal(0)).plus(v);
+    for (const [k, v] of Object.entries(b.meters))
+      meters[k] = (meters[k] ?? new Decimal(0)).plus(v);
   }
-  return { up, down, total: up + down, records, meters: Object.fromEntries(Object.entries(meters).map(([k, v]) => [k, v.toFixed()])) };
+  return {
+    up,
+    down,
+    total: up + down,
+    records,
+    meters: Object.fromEntries(Object.entries(meters).map(([k, v]) => [k, v.toFixed()])),
+  };
 }
 
 function usageCsv(series: UsageBucket[]): string {
   const meterNames = [...new Set(series.flatMap((b) => Object.keys(b.meters)))].sort();
   const lines = [['start', 'up', 'down', 'total', 'records', ...meterNames].join(',')];
   for (const b of series)
-    lines.push([new Date(b.startMs).toISOString(), b.up, b.down, b.up + b.down, b.records, ...meterNames.map((m) => b.meters[m] ?? '0')].join(','));
+    lines.push(
+      [
+        new Date(b.startMs).toISOString(),
+        b.up,
+        b.down,
+        b.up + b.down,
+        b.records,
+        ...meterNames.map((m) => b.meters[m] ?? '0'),
+      ].join(','),
+    );
   return lines.join('\n') + '\n';
 }

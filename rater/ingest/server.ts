@@ -4,7 +4,14 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { INGEST_BATCH_PATH, IngestBatchRequest, IngestBatchResponse, MAX_BATCH_MESSAGE_BYTES, type IngestBatchRequestMsg, type IngestBatchResponseMsg } from '../../proto/index.ts';
+import {
+  INGEST_BATCH_PATH,
+  IngestBatchRequest,
+  IngestBatchResponse,
+  MAX_BATCH_MESSAGE_BYTES,
+  type IngestBatchRequestMsg,
+  type IngestBatchResponseMsg,
+} from '../../proto/index.ts';
 import { RaterError, isInternal, toGrpcError } from '../errors.ts';
 import type { IngestService } from './service.ts';
 
@@ -23,8 +30,10 @@ const definition = {
         return { ok: false, error: errorMessage(err) };
       }
     },
-    requestSerialize: (m: Decoded) => (m.ok ? Buffer.from(IngestBatchRequest.encode(m.msg).finish()) : Buffer.alloc(0)),
-    responseSerialize: (m: IngestBatchResponseMsg) => Buffer.from(IngestBatchResponse.encode(m).finish()),
+    requestSerialize: (m: Decoded) =>
+      m.ok ? Buffer.from(IngestBatchRequest.encode(m.msg).finish()) : Buffer.alloc(0),
+    responseSerialize: (m: IngestBatchResponseMsg) =>
+      Buffer.from(IngestBatchResponse.encode(m).finish()),
     responseDeserialize: (b: Buffer) => IngestBatchResponse.decode(b),
   },
 } satisfies grpc.ServiceDefinition;
@@ -40,15 +49,25 @@ export class IngestServer {
     private readonly logger: Logger,
   ) {
     this.server.addService(definition, {
-      ingestBatch: (call: grpc.ServerUnaryCall<Decoded, IngestBatchResponseMsg>, callback: grpc.sendUnaryData<IngestBatchResponseMsg>) => {
+      ingestBatch: (
+        call: grpc.ServerUnaryCall<Decoded, IngestBatchResponseMsg>,
+        callback: grpc.sendUnaryData<IngestBatchResponseMsg>,
+      ) => {
         void this.handle(call.request, callback);
       },
     });
   }
 
-  private async handle(req: Decoded, callback: grpc.sendUnaryData<IngestBatchResponseMsg>): Promise<void> {
+  private async handle(
+    req: Decoded,
+    callback: grpc.sendUnaryData<IngestBatchResponseMsg>,
+  ): Promise<void> {
     try {
-      if (!req.ok) throw new RaterError('INVALID_BATCH', `request is not an edgemeter.v1.IngestBatchRequest: ${req.error}`);
+      if (!req.ok)
+        throw new RaterError(
+          'INVALID_BATCH',
+          `request is not an edgemeter.v1.IngestBatchRequest: ${req.error}`,
+        );
       callback(null, await this.service.ingest(req.msg));
     } catch (err) {
       const { code, details } = toGrpcError(err);
@@ -59,9 +78,14 @@ export class IngestServer {
   }
 
   /** Binds and starts; returns the bound port (useful with port 0). */
-  listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+  listen(
+    address: string,
+    credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+      this.server.bindAsync(address, credentials, (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
     });
   }
 

@@ -3,7 +3,12 @@
 // produced only after the store's transaction committed (Guarantee 1 in PRODUCT.md).
 import type { Logger } from '../../common/logger.ts';
 import { DEVICE_ID_RE, checkUsageRecord, recordKey, type UsageRecord } from '../../common/usage.ts';
-import type { IngestBatchRequestMsg, IngestBatchResponseMsg, RejectionMsg, UsageRecordMsg } from '../../proto/index.ts';
+import type {
+  IngestBatchRequestMsg,
+  IngestBatchResponseMsg,
+  RejectionMsg,
+  UsageRecordMsg,
+} from '../../proto/index.ts';
 import { RaterError } from '../errors.ts';
 import type { RaterMetrics } from '../metrics.ts';
 import { contentHash } from '../storage/fingerprint.ts';
@@ -42,10 +47,18 @@ export class IngestService {
     const collectorId = req.collectorId ?? '';
     const batchId = req.batchId ?? '';
     const wire = req.records ?? [];
-    if (!DEVICE_ID_RE.test(collectorId)) throw new RaterError('INVALID_BATCH', 'collector_id must be 1-128 characters of [A-Za-z0-9._:-]');
-    if (batchId.length === 0 || batchId.length > 300) throw new RaterError('INVALID_BATCH', 'batch_id must be 1-300 characters');
+    if (!DEVICE_ID_RE.test(collectorId))
+      throw new RaterError(
+        'INVALID_BATCH',
+        'collector_id must be 1-128 characters of [A-Za-z0-9._:-]',
+      );
+    if (batchId.length === 0 || batchId.length > 300)
+      throw new RaterError('INVALID_BATCH', 'batch_id must be 1-300 characters');
     if (wire.length > this.deps.maxBatchRecords)
-      throw new RaterError('INVALID_BATCH', `batch holds ${wire.length} records; the limit is ${this.deps.maxBatchRecords}`);
+      throw new RaterError(
+        'INVALID_BATCH',
+        `batch holds ${wire.length} records; the limit is ${this.deps.maxBatchRecords}`,
+      );
 
     const records: StoredRecordInput[] = [];
     const rejected: RejectionMsg[] = [];
@@ -62,7 +75,10 @@ export class IngestService {
 
     const end = metrics.txSeconds.startTimer();
     try {
-      const out = records.length > 0 ? await store.ingest({ collectorId, batchId, records }) : { accepted: 0, duplicates: 0, conflicts: 0 };
+      const out =
+        records.length > 0
+          ? await store.ingest({ collectorId, batchId, records })
+          : { accepted: 0, duplicates: 0, conflicts: 0 };
       end();
       metrics.batches.inc({ result: 'ok' });
       metrics.records.inc({ result: 'accepted' }, out.accepted);
@@ -70,7 +86,11 @@ export class IngestService {
       metrics.records.inc({ result: 'conflict' }, out.conflicts);
       metrics.records.inc({ result: 'rejected' }, rejected.length);
       if (rejected.length > 0) metrics.rejected.inc({ code: 'INVALID_RECORD' }, rejected.length);
-      if (out.conflicts > 0) this.deps.logger.warn({ collectorId, batchId, conflicts: out.conflicts }, 'records with a known key and different content; first kept');
+      if (out.conflicts > 0)
+        this.deps.logger.warn(
+          { collectorId, batchId, conflicts: out.conflicts },
+          'records with a known key and different content; first kept',
+        );
       return { ...out, rejected };
     } catch (err) {
       metrics.batches.inc({ result: 'error' });

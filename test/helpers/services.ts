@@ -4,7 +4,8 @@
 import net from 'node:net';
 import pg from 'pg';
 
-export const PG_URL = process.env.EDGEMETER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL =
+  process.env.EDGEMETER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MQTT_URL = process.env.EDGEMETER_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const required = process.env.EDGEMETER_REQUIRE_SERVICES === '1';
 
@@ -21,8 +22,13 @@ async function check(name: string, url: string, defaultPort: number): Promise<bo
   const u = new URL(url);
   const ok = await reachable(u.hostname, Number(u.port || defaultPort));
   if (!ok) {
-    if (required) throw new Error(`${name} at ${url} is required (EDGEMETER_REQUIRE_SERVICES=1) but unreachable`);
-    console.warn(`[edgemeter tests] ${name} not reachable at ${url}: skipping the suites that need it`);
+    if (required)
+      throw new Error(
+        `${name} at ${url} is required (EDGEMETER_REQUIRE_SERVICES=1) but unreachable`,
+      );
+    console.warn(
+      `[edgemeter tests] ${name} not reachable at ${url}: skipping the suites that need it`,
+    );
   }
   return ok;
 }

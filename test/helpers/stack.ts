@@ -11,7 +11,9 @@ import { Collector, type CollectorDeps } from '../../collector/collector.ts';
 import { loadRaterConfig } from '../../rater/config.ts';
 import { Rater } from '../../rater/rater.ts';
 
-export async function tempDir(prefix = 'edgemeter-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'edgemeter-test-',
+): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
@@ -26,12 +28,22 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startRater(db: string, grpcPort = 0): Promise<Rater> {
-  const config = loadRaterConfig({ env: {}, flags: { db, grpcListen: `127.0.0.1:${grpcPort}`, httpListen: '127.0.0.1:0' } });
+  const config = loadRaterConfig({
+    env: {},
+    flags: { db, grpcListen: `127.0.0.1:${grpcPort}`, httpListen: '127.0.0.1:0' },
+  });
   return new Rater(config, { logger: silentLogger() }).start();
 }
 
 export async function startCollector(
-  flags: { raterPort: number; bufferDir: string; collectorId?: string; upstream?: string; clientId?: string; bufferMaxBytes?: number },
+  flags: {
+    raterPort: number;
+    bufferDir: string;
+    collectorId?: string;
+    upstream?: string;
+    clientId?: string;
+    bufferMaxBytes?: number;
+  },
   deps: Partial<CollectorDeps> = {},
 ): Promise<Collector> {
   const config = loadCollectorConfig({
@@ -46,18 +58,28 @@ export async function startCollector(
       retryInitialMs: 20,
       retryMaxMs: 200,
       ...(flags.bufferMaxBytes ? { bufferMaxBytes: flags.bufferMaxBytes } : {}),
-      ...(flags.upstream ? { mqttUpstream: flags.upstream, mqttUpstreamClientId: flags.clientId } : {}),
+      ...(flags.upstream
+        ? { mqttUpstream: flags.upstream, mqttUpstreamClientId: flags.clientId }
+        : {}),
     },
   });
   return new Collector(config, { logger: silentLogger(), ...deps }).start();
 }
 
 export function device(port: number, id: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `dev-${id}-${Math.random().toString(36).slice(2, 6)}`, reconnectPeriod: 0, ...opts });
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    clientId: `dev-${id}-${Math.random().toString(36).slice(2, 6)}`,
+    reconnectPeriod: 0,
+    ...opts,
+  });
 }
 
 /** Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -74,15 +96,26 @@ export interface UsageTotals {
 }
 
 /** A device's totals as the billing team reads them: through the rater's HTTP API. */
-export async function usageTotals(rater: Rater, deviceId: string, fromMs = Date.UTC(2020, 0, 1), toMs = Date.UTC(2030, 0, 1)): Promise<UsageTotals> {
-  const res = await fetch(`http://127.0.0.1:${rater.httpPort}/v1/devices/${deviceId}/usage?from=${fromMs}&to=${toMs}&step=1d`);
+export async function usageTotals(
+  rater: Rater,
+  deviceId: string,
+  fromMs = Date.UTC(2020, 0, 1),
+  toMs = Date.UTC(2030, 0, 1),
+): Promise<UsageTotals> {
+  const res = await fetch(
+    `http://127.0.0.1:${rater.httpPort}/v1/devices/${deviceId}/usage?from=${fromMs}&to=${toMs}&step=1d`,
+  );
   if (!res.ok) throw new Error(`usage API answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { totals: UsageTotals };
   return { up: body.totals.up, down: body.totals.down, records: body.totals.records };
 }
 
 /** Waits until the API shows `records` records for the device, then returns its totals. */
-export function settledTotals(rater: Rater, deviceId: string, records: number): Promise<UsageTotals> {
+export function settledTotals(
+  rater: Rater,
+  deviceId: string,
+  records: number,
+): Promise<UsageTotals> {
   return waitFor(async () => {
     const t = await usageTotals(rater, deviceId);
     return t.records >= records ? t : undefined;
@@ -91,6 +124,11 @@ export function settledTotals(rater: Rater, deviceId: string, records: number): 
 
 export const T0 = Date.UTC(2026, 10, 2, 8, 0, 0);
 
-export function report(seq: number, up: number, down: number, extra: Record<string, unknown> = {}): string {
+export function report(
+  seq: number,
+  up: number,
+  down: number,
+  extra: Record<string, unknown> = {},
+): string {
   return JSON.stringify({ seq, ts: new Date(T0 + seq * 60_000).toISOString(), up, down, ...extra });
 }
