@@ -208,7 +208,6 @@ describe('rater gRPC ingest and HTTP API', () => {
 
     it('answers 400 BAD_REQUEST naming the bad parameter', async () => {
       await expectError(`/v1/devices/bad id!/usage?${q}`, 400, 'BAD_REQUEST', /device id/);
-      await expectError(`/v1/devices/${'x'.repeat(129)}/usage?${q}`, 400, 'BAD_REQUEST', /device id/);
       await expectError(`/v1/devices/dev-valid/usage?${q}&step=7m`, 400, 'BAD_REQUEST', /step must be 5m, 1h or 1d/);
       await expectError(`/v1/devices/dev-valid/usage?${q}&tz=Mars/Olympus`, 400, 'BAD_REQUEST', /tz must be an IANA time zone/);
       await expectError(`/v1/devices/dev-valid/usage?from=${T0 + 1000}&to=${T0}`, 400, 'BAD_REQUEST', /from must be before to/);
@@ -216,6 +215,22 @@ describe('rater gRPC ingest and HTTP API', () => {
       await expectError(`/v1/devices/dev-valid/usage?from=yesterday&to=${T0}`, 400, 'BAD_REQUEST', /from must be an RFC 3339 time/);
       await expectError(`/v1/conflicts?device=bad%20id`, 400, 'BAD_REQUEST', /device/);
       await expectError(`/v1/conflicts?limit=0`, 400, 'BAD_REQUEST', /limit/);
+    });
+
+    // PRODUCT BUG (left as it.fails): device ids may be up to 128 characters (PRODUCT.md, and
+    // DEVICE_ID_RE accepts them on ingest), but the API's fastify instance keeps its default
+    // maxParamLength of 100 (rater/api/server.ts, buildApi), so /v1/devices/{id}/usage answers
+    // 414 FST_ERR_MAX_PARAM_LENGTH, in fastify's own error shape, for any id of 101-128
+    // characters: such a device's usage can be stored but never read. Remove `.fails` once fixed.
+    it.fails('serves usage for a device id of 128 characters, the contract maximum', async () => {
+      const D = `long-${'x'.repeat(123)}`;
+      expect(D).toHaveLength(128);
+      expect(await send([wire(D, 1)], 'long-id-1')).toMatchObject({ accepted: 1 });
+      const r = await get(`/v1/devices/${D}/usage?${q}&step=1d`);
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { totals: unknown }).totals).toMatchObject({ up: 1001, down: 2001, records: 1 });
+      // One character more is a client error in the API's own shape.
+      await expectError(`/v1/devices/${D}x/usage?${q}`, 400, 'BAD_REQUEST', /device id/);
     });
 
     it('answers 404 NOT_FOUND for an unknown route', async () => {
