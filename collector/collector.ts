@@ -128,6 +128,10 @@ export class Collector {
     return this.outbox.deadLetters;
   }
 
+  listDeadLetters(limit: number, afterSeq?: bigint) {
+    return this.deadLetters.list({ limit, ...(afterSeq === undefined ? {} : { afterSeq }) });
+  }
+
   readiness() {
     const s = this.outboxStats();
     const outbox = { records: s.records, bytes: s.bytes, maxBytes: this.config.bufferMaxBytes };

@@ -130,6 +130,20 @@ describe('bad input over MQTT', () => {
       'INVALID_RECORD',
     ]);
 
+    // Operators read the dead letters live over the collector's HTTP endpoint.
+    const http = `http://127.0.0.1:${collector.httpPort}`;
+    const listed = (await (await fetch(`${http}/v1/dead-letters?limit=1000`)).json()) as {
+      deadLetters: Array<{ code: string; payloadBase64?: string }>;
+    };
+    expect(listed.deadLetters).toHaveLength(letters.length);
+    const json = listed.deadLetters.find((l) => l.code === 'INVALID_JSON');
+    expect(Buffer.from(json?.payloadBase64 ?? '', 'base64').toString()).toBe('{"seq": 1, "ts": ');
+    expect((await fetch(`${http}/v1/dead-letters?limit=0`)).status).toBe(400);
+    expect(await (await fetch(`${http}/metrics`)).text()).toContain(
+      'edgemeter_collector_records_rejected_total{code="INVALID_JSON"} 1',
+    );
+    expect((await fetch(`${http}/readyz`)).status).toBe(200);
+
     const rejected = await collector.metrics.recordsRejected.get();
     const byCode = Object.fromEntries(rejected.values.map((v) => [v.labels.code, v.value]));
     expect(byCode).toMatchObject({

@@ -70,6 +70,11 @@ describe('config', () => {
     expect(problems).toContain(': batchMaxRecords');
   });
 
+  it('accepts the example configs in deploy/', () => {
+    expect(loadCollectorConfig({ file: 'deploy/collector.example.yaml', env: {} }).bufferMaxBytes).toBe(2 * 1024 ** 3);
+    expect(loadRaterConfig({ file: 'deploy/rater.example.yaml', env: {} }).db).toMatch(/^postgres:/);
+  });
+
   it('rejects an unknown database scheme', () => {
     expect(() => loadRaterConfig({ env: { EDGEMETER_DB: 'mysql://x' } })).toThrow(
       /EDGEMETER_DB: must be postgres/,
