@@ -9,7 +9,16 @@ import type { Collector } from '../collector/collector.ts';
 import { DeviceReport } from '../proto/index.ts';
 import type { Rater } from '../rater/rater.ts';
 import { MQTT_URL, hasMosquitto } from './helpers/services.ts';
-import { report, settledTotals, startCollector, startRater, T0, tempDir, usageTotals, waitFor } from './helpers/stack.ts';
+import {
+  report,
+  settledTotals,
+  startCollector,
+  startRater,
+  T0,
+  tempDir,
+  usageTotals,
+  waitFor,
+} from './helpers/stack.ts';
 
 const RUN = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const devId = (name: string) => `bm-${RUN}-${name}`;
@@ -17,12 +26,22 @@ const bridgeId = (name: string) => `edgemeter-test-${RUN}-${name}`;
 
 /** A device connected to Mosquitto (not to the collector). */
 function mosquittoDevice(name: string): Promise<MqttClient> {
-  return mqtt.connectAsync(MQTT_URL, { clientId: `dev-${RUN}-${name}`, clean: true, reconnectPeriod: 0, protocolVersion: 4 });
+  return mqtt.connectAsync(MQTT_URL, {
+    clientId: `dev-${RUN}-${name}`,
+    clean: true,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
 }
 
 /** Removes a persistent session from the shared server: connect clean, then leave. */
 async function dropSession(clientId: string): Promise<void> {
-  const c = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true, reconnectPeriod: 0, protocolVersion: 4 });
+  const c = await mqtt.connectAsync(MQTT_URL, {
+    clientId,
+    clean: true,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
   await c.endAsync();
 }
 
@@ -32,9 +51,22 @@ describe.skipIf(!hasMosquitto)('bridge mode against Mosquitto', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
 
   /** A bridge-mode collector whose session and buffer are cleaned up after the test. */
-  async function bridge(clientId: string, bufferDir: string, deps: Parameters<typeof startCollector>[1] = {}): Promise<Collector> {
+  async function bridge(
+    clientId: string,
+    bufferDir: string,
+    deps: Parameters<typeof startCollector>[1] = {},
+  ): Promise<Collector> {
     sessions.add(clientId);
-    const c = await startCollector({ raterPort: rater.grpcPort, bufferDir, upstream: MQTT_URL, clientId, collectorId: `gw-${RUN}` }, deps);
+    const c = await startCollector(
+      {
+        raterPort: rater.grpcPort,
+        bufferDir,
+        upstream: MQTT_URL,
+        clientId,
+        collectorId: `gw-${RUN}`,
+      },
+      deps,
+    );
     cleanups.push(() => c.close());
     return c;
   }
@@ -69,14 +101,27 @@ describe.skipIf(!hasMosquitto)('bridge mode against Mosquitto', () => {
     await dev.publishAsync(`usage/${D}`, report(1, 100, 1000), { qos: 1 });
     await dev.publishAsync(`usage/${D}`, report(2, 200, 2000), { qos: 1 });
     // A device flushing its own buffer: an array of reports.
-    await dev.publishAsync(`usage/${D}`, `[${report(3, 300, 3000)},${report(4, 400, 4000, { meters: { sms: 2 } })}]`, { qos: 1 });
-    const pb = DeviceReport.encode({ seq: 5, tsMs: T0 + 5 * 60_000, up: 500, down: 5000, meters: { sms: 1 }, dims: { zone: 'eu' } }).finish();
+    await dev.publishAsync(
+      `usage/${D}`,
+      `[${report(3, 300, 3000)},${report(4, 400, 4000, { meters: { sms: 2 } })}]`,
+      { qos: 1 },
+    );
+    const pb = DeviceReport.encode({
+      seq: 5,
+      tsMs: T0 + 5 * 60_000,
+      up: 500,
+      down: 5000,
+      meters: { sms: 1 },
+      dims: { zone: 'eu' },
+    }).finish();
     await dev.publishAsync(`usage/${D}/pb`, Buffer.from(pb), { qos: 1 });
 
     expect(await settledTotals(rater, D, 5)).toEqual({ up: 1500, down: 15000, records: 5 });
     await collector.drained(10_000);
     expect(await usageTotals(rater, D)).toEqual({ up: 1500, down: 15000, records: 5 });
-    expect((await collector.deadLetters.list({ limit: 10_000 })).filter((l) => l.deviceId === D)).toEqual([]);
+    expect(
+      (await collector.deadLetters.list({ limit: 10_000 })).filter((l) => l.deviceId === D),
+    ).toEqual([]);
   });
 
   it('answers an invalid report on usage/{id}/rejected with code and reason; good reports are unaffected', async () => {
@@ -85,36 +130,68 @@ describe.skipIf(!hasMosquitto)('bridge mode against Mosquitto', () => {
     const dev = await connectDevice('rejected');
     const answers: Array<Record<string, unknown>> = [];
     dev.on('message', (topic, payload) => {
-      if (topic === `usage/${D}/rejected`) answers.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+      if (topic === `usage/${D}/rejected`)
+        answers.push(JSON.parse(payload.toString()) as Record<string, unknown>);
     });
     await dev.subscribeAsync(`usage/${D}/rejected`, { qos: 1 });
 
     await dev.publishAsync(`usage/${D}`, report(1, 10, 20), { qos: 1 });
-    await dev.publishAsync(`usage/${D}`, JSON.stringify({ seq: 2, ts: new Date(T0).toISOString(), up: -5 }), { qos: 1 });
+    await dev.publishAsync(
+      `usage/${D}`,
+      JSON.stringify({ seq: 2, ts: new Date(T0).toISOString(), up: -5 }),
+      { qos: 1 },
+    );
     await dev.publishAsync(`usage/${D}`, `[${report(3, 30, 40)},${report(4, 1.5, 0)}]`, { qos: 1 });
     await dev.publishAsync(`usage/${D}`, report(5, 50, 60), { qos: 1 });
 
     expect(await settledTotals(rater, D, 3)).toEqual({ up: 90, down: 120, records: 3 });
     // Another bridge on the shared server could answer too; each answer must be right, and both
     // invalid messages must be answered.
-    await waitFor(() => (answers.some((a) => a.topic === `usage/${D}` && a.accepted === 1) && answers.length >= 2 ? true : undefined), 'two rejected answers');
+    await waitFor(
+      () =>
+        answers.some((a) => a.topic === `usage/${D}` && a.accepted === 1) && answers.length >= 2
+          ? true
+          : undefined,
+      'two rejected answers',
+    );
     const single = answers.find((a) => a.accepted === 0);
     expect(single).toMatchObject({
       topic: `usage/${D}`,
       accepted: 0,
-      rejected: [{ code: 'INVALID_RECORD', reason: 'up must be an integer number of bytes >= 0 (at most 2^53-1)' }],
+      rejected: [
+        {
+          code: 'INVALID_RECORD',
+          reason: 'up must be an integer number of bytes >= 0 (at most 2^53-1)',
+        },
+      ],
     });
     expect(typeof single?.at).toBe('string');
     expect(answers.find((a) => a.accepted === 1)).toMatchObject({
       topic: `usage/${D}`,
       accepted: 1,
-      rejected: [{ index: 1, code: 'INVALID_RECORD', reason: 'up must be an integer number of bytes >= 0 (at most 2^53-1)' }],
+      rejected: [
+        {
+          index: 1,
+          code: 'INVALID_RECORD',
+          reason: 'up must be an integer number of bytes >= 0 (at most 2^53-1)',
+        },
+      ],
     });
 
-    const letters = (await collector.deadLetters.list({ limit: 10_000 })).filter((l) => l.deviceId === D);
+    const letters = (await collector.deadLetters.list({ limit: 10_000 })).filter(
+      (l) => l.deviceId === D,
+    );
     expect(letters.map((l) => [l.code, l.reason, l.topic])).toEqual([
-      ['INVALID_RECORD', 'up must be an integer number of bytes >= 0 (at most 2^53-1)', `usage/${D}`],
-      ['INVALID_RECORD', '[1] up must be an integer number of bytes >= 0 (at most 2^53-1)', `usage/${D}`],
+      [
+        'INVALID_RECORD',
+        'up must be an integer number of bytes >= 0 (at most 2^53-1)',
+        `usage/${D}`,
+      ],
+      [
+        'INVALID_RECORD',
+        '[1] up must be an integer number of bytes >= 0 (at most 2^53-1)',
+        `usage/${D}`,
+      ],
     ]);
     await collector.drained(10_000);
     expect(await usageTotals(rater, D)).toEqual({ up: 90, down: 120, records: 3 });
@@ -134,7 +211,8 @@ describe.skipIf(!hasMosquitto)('bridge mode against Mosquitto', () => {
     await first.close();
 
     // The collector is away: Mosquitto acknowledges the device and queues for the session.
-    for (let seq = 3; seq <= 6; seq++) await dev.publishAsync(`usage/${D}`, report(seq, seq, seq * 10), { qos: 1 });
+    for (let seq = 3; seq <= 6; seq++)
+      await dev.publishAsync(`usage/${D}`, report(seq, seq, seq * 10), { qos: 1 });
     expect(await usageTotals(rater, D)).toEqual({ up: 3, down: 30, records: 2 });
 
     const second = await bridge(clientId, dir);
@@ -172,6 +250,8 @@ describe.skipIf(!hasMosquitto)('bridge mode against Mosquitto', () => {
     await collector.drained(10_000);
     expect(await usageTotals(rater, D)).toEqual({ up: 111, down: 222, records: 1 });
     // Nothing of it ended among the dead letters either.
-    expect((await collector.deadLetters.list({ limit: 10_000 })).filter((l) => l.deviceId === D)).toEqual([]);
+    expect(
+      (await collector.deadLetters.list({ limit: 10_000 })).filter((l) => l.deviceId === D),
+    ).toEqual([]);
   });
 });

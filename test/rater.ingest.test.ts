@@ -3,7 +3,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { encodeBatch, RaterClient } from '../collector/forward/client.ts';
-import { INGEST_BATCH_PATH, IngestBatchResponse, UsageRecord, type IngestBatchResponseMsg, type UsageRecordMsg } from '../proto/index.ts';
+import {
+  INGEST_BATCH_PATH,
+  IngestBatchResponse,
+  UsageRecord,
+  type IngestBatchResponseMsg,
+  type UsageRecordMsg,
+} from '../proto/index.ts';
 import type { Rater } from '../rater/rater.ts';
 import { startRater, T0, usageTotals } from './helpers/stack.ts';
 
@@ -11,8 +17,19 @@ const RECEIVED = T0 + 3_600_000;
 const min = (n: number) => T0 + n * 60_000;
 
 /** A valid wire record for `deviceId`, seq `seq`, overridable field by field. */
-function wire(deviceId: string, seq: number | null, over: Partial<UsageRecordMsg> = {}): UsageRecordMsg {
-  const m: UsageRecordMsg = { deviceId, endMs: min(seq ?? 0), up: 1000 + (seq ?? 0), down: 2000 + (seq ?? 0), receivedMs: RECEIVED, ...over };
+function wire(
+  deviceId: string,
+  seq: number | null,
+  over: Partial<UsageRecordMsg> = {},
+): UsageRecordMsg {
+  const m: UsageRecordMsg = {
+    deviceId,
+    endMs: min(seq ?? 0),
+    up: 1000 + (seq ?? 0),
+    down: 2000 + (seq ?? 0),
+    receivedMs: RECEIVED,
+    ...over,
+  };
   if (seq !== null) m.seq = seq;
   return m;
 }
@@ -44,10 +61,15 @@ describe('rater gRPC ingest and HTTP API', () => {
     });
 
   /** Sends a well-formed batch through the collector's own client. */
-  const send = (records: UsageRecordMsg[], batchId: string, collectorId = 'gw-a'): Promise<IngestBatchResponseMsg> =>
+  const send = (
+    records: UsageRecordMsg[],
+    batchId: string,
+    collectorId = 'gw-a',
+  ): Promise<IngestBatchResponseMsg> =>
     client.send(encodeBatch(collectorId, batchId, records.map(enc)), 10_000);
 
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${http}${path}`, { headers });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${http}${path}`, { headers });
 
   beforeAll(async () => {
     rater = await startRater('embedded:memory');
@@ -71,21 +93,43 @@ describe('rater gRPC ingest and HTTP API', () => {
   });
 
   it('counts a resend of the same batch, and the same records from another collector, as duplicates', async () => {
-    const records = [10, 11, 12].map((s) => wire('dev-dup', s, { meters: { sms: 2 }, dims: { zone: 'eu' } }));
-    expect(await send(records, 'dup-1')).toMatchObject({ accepted: 3, duplicates: 0, conflicts: 0 });
+    const records = [10, 11, 12].map((s) =>
+      wire('dev-dup', s, { meters: { sms: 2 }, dims: { zone: 'eu' } }),
+    );
+    expect(await send(records, 'dup-1')).toMatchObject({
+      accepted: 3,
+      duplicates: 0,
+      conflicts: 0,
+    });
     const before = await usageTotals(rater, 'dev-dup');
     expect(before).toEqual({ up: 1010 + 1011 + 1012, down: 2010 + 2011 + 2012, records: 3 });
 
     // The same batch again (a retry after a lost answer).
-    expect(await send(records, 'dup-1')).toMatchObject({ accepted: 0, duplicates: 3, conflicts: 0 });
+    expect(await send(records, 'dup-1')).toMatchObject({
+      accepted: 0,
+      duplicates: 3,
+      conflicts: 0,
+    });
     // The same records through a second collector, under another batch id, received later.
     const later = records.map((r) => ({ ...r, receivedMs: RECEIVED + 60_000 }));
-    expect(await send(later, 'other-batch-7', 'gw-b')).toMatchObject({ accepted: 0, duplicates: 3, conflicts: 0 });
+    expect(await send(later, 'other-batch-7', 'gw-b')).toMatchObject({
+      accepted: 0,
+      duplicates: 3,
+      conflicts: 0,
+    });
     // Inside one batch, a record repeated is one record.
     const fresh = wire('dev-dup', 13);
-    expect(await send([fresh, fresh], 'dup-2')).toMatchObject({ accepted: 1, duplicates: 1, conflicts: 0 });
+    expect(await send([fresh, fresh], 'dup-2')).toMatchObject({
+      accepted: 1,
+      duplicates: 1,
+      conflicts: 0,
+    });
 
-    expect(await usageTotals(rater, 'dev-dup')).toEqual({ up: before.up + 1013, down: before.down + 2013, records: 4 });
+    expect(await usageTotals(rater, 'dev-dup')).toEqual({
+      up: before.up + 1013,
+      down: before.down + 2013,
+      records: 4,
+    });
   });
 
   it('keeps the first content for a reused key, counts a conflict and lists it', async () => {
@@ -104,7 +148,12 @@ describe('rater gRPC ingest and HTTP API', () => {
     const body = (await r.json()) as { conflicts: Array<Record<string, unknown>> };
     expect(body.conflicts).toHaveLength(1);
     const c = body.conflicts[0]!;
-    expect(c).toMatchObject({ deviceId: 'dev-conflict', key: 's::1', collectorId: 'gw-b', batchId: 'c-2' });
+    expect(c).toMatchObject({
+      deviceId: 'dev-conflict',
+      key: 's::1',
+      collectorId: 'gw-b',
+      batchId: 'c-2',
+    });
     expect(c.existingHash).toMatch(/^[0-9a-f]{64}$/);
     expect(c.incomingHash).toMatch(/^[0-9a-f]{64}$/);
     expect(c.incomingHash).not.toBe(c.existingHash);
@@ -112,7 +161,9 @@ describe('rater gRPC ingest and HTTP API', () => {
     expect(typeof c.detectedAt).toBe('string');
 
     // Other devices' conflict lists do not show it.
-    const other = (await (await get('/v1/conflicts?device=dev-valid')).json()) as { conflicts: unknown[] };
+    const other = (await (await get('/v1/conflicts?device=dev-valid')).json()) as {
+      conflicts: unknown[];
+    };
     expect(other.conflicts).toEqual([]);
   });
 
@@ -135,10 +186,18 @@ describe('rater gRPC ingest and HTTP API', () => {
     const res = await send(records, 'mixed-1');
     expect(res).toMatchObject({ accepted: 3, duplicates: 0, conflicts: 0 });
     expect(res.rejected).toEqual([
-      { index: 1, code: 'INVALID_RECORD', reason: 'deviceId must be 1-128 characters of [A-Za-z0-9._:-]' },
+      {
+        index: 1,
+        code: 'INVALID_RECORD',
+        reason: 'deviceId must be 1-128 characters of [A-Za-z0-9._:-]',
+      },
       { index: 2, code: 'INVALID_RECORD', reason: 'exactly one of seq and id is required' },
       { index: 3, code: 'INVALID_RECORD', reason: 'exactly one of seq and id is required' },
-      { index: 4, code: 'INVALID_RECORD', reason: 'ts must be a time between 2000-01-01 and 2100-01-01' },
+      {
+        index: 4,
+        code: 'INVALID_RECORD',
+        reason: 'ts must be a time between 2000-01-01 and 2100-01-01',
+      },
       { index: 6, code: 'INVALID_RECORD', reason: 'meter sms must be a finite number >= 0' },
       { index: 7, code: 'INVALID_RECORD', reason: 'meter sessions must be a finite number >= 0' },
       { index: 8, code: 'INVALID_RECORD', reason: 'start must not be after ts' },
@@ -146,7 +205,11 @@ describe('rater gRPC ingest and HTTP API', () => {
       { index: 10, code: 'INVALID_RECORD', reason: 'receivedMs must be a valid time' },
     ]);
     // Stored: seq 1, seq 5 and id rec-11 (whose endMs is min(0)).
-    expect(await usageTotals(rater, D)).toEqual({ up: 1001 + 1005 + 1000, down: 2001 + 2005 + 2000, records: 3 });
+    expect(await usageTotals(rater, D)).toEqual({
+      up: 1001 + 1005 + 1000,
+      down: 2001 + 2005 + 2000,
+      records: 3,
+    });
 
     // A batch of nothing but invalid records is answered, not failed.
     const allBad = await send([wire(D, null), wire(D, 20, { endMs: 0 })], 'mixed-2');
@@ -166,24 +229,50 @@ describe('rater gRPC ingest and HTTP API', () => {
       const { err, res } = await call(bytes);
       expect(res, name).toBeUndefined();
       expect(err?.code, name).toBe(grpc.status.INVALID_ARGUMENT);
-      expect(err?.details, name).toContain('INVALID_BATCH: request is not an edgemeter.v1.IngestBatchRequest');
+      expect(err?.details, name).toContain(
+        'INVALID_BATCH: request is not an edgemeter.v1.IngestBatchRequest',
+      );
       expect(err?.details, name).toMatch(detail);
     }
 
     const { err, res } = await call(good);
     expect(err).toBeNull();
     expect(res).toMatchObject({ accepted: 1, duplicates: 0, conflicts: 0 });
-    expect(await usageTotals(rater, 'dev-after-garbage')).toEqual({ up: 1001, down: 2001, records: 1 });
+    expect(await usageTotals(rater, 'dev-after-garbage')).toEqual({
+      up: 1001,
+      down: 2001,
+      records: 1,
+    });
   });
 
   it('refuses a batch with a bad collector_id or batch_id as INVALID_ARGUMENT and stores none of it', async () => {
     const recs = [enc(wire('dev-badbatch', 1))];
     const cases: Array<[string, Buffer, string]> = [
-      ['empty collector id', encodeBatch('', 'b-1', recs), 'INVALID_BATCH: collector_id must be 1-128 characters of [A-Za-z0-9._:-]'],
-      ['collector id with a space', encodeBatch('gw 1', 'b-1', recs), 'INVALID_BATCH: collector_id must be'],
-      ['collector id too long', encodeBatch('g'.repeat(129), 'b-1', recs), 'INVALID_BATCH: collector_id must be'],
-      ['empty batch id', encodeBatch('gw-a', '', recs), 'INVALID_BATCH: batch_id must be 1-300 characters'],
-      ['batch id too long', encodeBatch('gw-a', 'b'.repeat(301), recs), 'INVALID_BATCH: batch_id must be 1-300 characters'],
+      [
+        'empty collector id',
+        encodeBatch('', 'b-1', recs),
+        'INVALID_BATCH: collector_id must be 1-128 characters of [A-Za-z0-9._:-]',
+      ],
+      [
+        'collector id with a space',
+        encodeBatch('gw 1', 'b-1', recs),
+        'INVALID_BATCH: collector_id must be',
+      ],
+      [
+        'collector id too long',
+        encodeBatch('g'.repeat(129), 'b-1', recs),
+        'INVALID_BATCH: collector_id must be',
+      ],
+      [
+        'empty batch id',
+        encodeBatch('gw-a', '', recs),
+        'INVALID_BATCH: batch_id must be 1-300 characters',
+      ],
+      [
+        'batch id too long',
+        encodeBatch('gw-a', 'b'.repeat(301), recs),
+        'INVALID_BATCH: batch_id must be 1-300 characters',
+      ],
       ['empty request', Buffer.alloc(0), 'INVALID_BATCH: collector_id must be'],
     ];
     for (const [name, bytes, details] of cases) {
@@ -208,27 +297,52 @@ describe('rater gRPC ingest and HTTP API', () => {
 
     it('answers 400 BAD_REQUEST naming the bad parameter', async () => {
       await expectError(`/v1/devices/bad id!/usage?${q}`, 400, 'BAD_REQUEST', /device id/);
-      await expectError(`/v1/devices/dev-valid/usage?${q}&step=7m`, 400, 'BAD_REQUEST', /step must be 5m, 1h or 1d/);
-      await expectError(`/v1/devices/dev-valid/usage?${q}&tz=Mars/Olympus`, 400, 'BAD_REQUEST', /tz must be an IANA time zone/);
-      await expectError(`/v1/devices/dev-valid/usage?from=${T0 + 1000}&to=${T0}`, 400, 'BAD_REQUEST', /from must be before to/);
-      await expectError(`/v1/devices/dev-valid/usage?from=${T0}&to=${T0}`, 400, 'BAD_REQUEST', /from must be before to/);
-      await expectError(`/v1/devices/dev-valid/usage?from=yesterday&to=${T0}`, 400, 'BAD_REQUEST', /from must be an RFC 3339 time/);
+      await expectError(
+        `/v1/devices/dev-valid/usage?${q}&step=7m`,
+        400,
+        'BAD_REQUEST',
+        /step must be 5m, 1h or 1d/,
+      );
+      await expectError(
+        `/v1/devices/dev-valid/usage?${q}&tz=Mars/Olympus`,
+        400,
+        'BAD_REQUEST',
+        /tz must be an IANA time zone/,
+      );
+      await expectError(
+        `/v1/devices/dev-valid/usage?from=${T0 + 1000}&to=${T0}`,
+        400,
+        'BAD_REQUEST',
+        /from must be before to/,
+      );
+      await expectError(
+        `/v1/devices/dev-valid/usage?from=${T0}&to=${T0}`,
+        400,
+        'BAD_REQUEST',
+        /from must be before to/,
+      );
+      await expectError(
+        `/v1/devices/dev-valid/usage?from=yesterday&to=${T0}`,
+        400,
+        'BAD_REQUEST',
+        /from must be an RFC 3339 time/,
+      );
       await expectError(`/v1/conflicts?device=bad%20id`, 400, 'BAD_REQUEST', /device/);
       await expectError(`/v1/conflicts?limit=0`, 400, 'BAD_REQUEST', /limit/);
     });
 
-    // PRODUCT BUG (left as it.fails): device ids may be up to 128 characters (PRODUCT.md, and
-    // DEVICE_ID_RE accepts them on ingest), but the API's fastify instance keeps its default
-    // maxParamLength of 100 (rater/api/server.ts, buildApi), so /v1/devices/{id}/usage answers
-    // 414 FST_ERR_MAX_PARAM_LENGTH, in fastify's own error shape, for any id of 101-128
-    // characters: such a device's usage can be stored but never read. Remove `.fails` once fixed.
-    it.fails('serves usage for a device id of 128 characters, the contract maximum', async () => {
+    // Regression: fastify's default maxParamLength (100) once answered 414 for ids of 101-128.
+    it('serves usage for a device id of 128 characters, the contract maximum', async () => {
       const D = `long-${'x'.repeat(123)}`;
       expect(D).toHaveLength(128);
       expect(await send([wire(D, 1)], 'long-id-1')).toMatchObject({ accepted: 1 });
       const r = await get(`/v1/devices/${D}/usage?${q}&step=1d`);
       expect(r.status).toBe(200);
-      expect(((await r.json()) as { totals: unknown }).totals).toMatchObject({ up: 1001, down: 2001, records: 1 });
+      expect(((await r.json()) as { totals: unknown }).totals).toMatchObject({
+        up: 1001,
+        down: 2001,
+        records: 1,
+      });
       // One character more is a client error in the API's own shape.
       await expectError(`/v1/devices/${D}x/usage?${q}`, 400, 'BAD_REQUEST', /device id/);
     });
@@ -245,7 +359,10 @@ describe('rater gRPC ingest and HTTP API', () => {
 
       const r = await get('/readyz');
       expect(r.status).toBe(200);
-      expect(await r.json()).toEqual({ status: 'ready', database: { driver: 'pglite', timescale: true } });
+      expect(await r.json()).toEqual({
+        status: 'ready',
+        database: { driver: 'pglite', timescale: true },
+      });
 
       const m = await get('/metrics');
       expect(m.status).toBe(200);
@@ -281,7 +398,14 @@ describe('rater gRPC ingest and HTTP API', () => {
         timeZone: 'UTC',
         totals: { up: 45, down: 66, total: 111, records: 3, meters: { sms: '3.5' } },
         series: [
-          { start: '2026-11-02T08:00:00.000Z', up: 40, down: 60, total: 100, records: 2, meters: { sms: '3.5' } },
+          {
+            start: '2026-11-02T08:00:00.000Z',
+            up: 40,
+            down: 60,
+            total: 100,
+            records: 2,
+            meters: { sms: '3.5' },
+          },
           { start: '2026-11-02T09:00:00.000Z', up: 5, down: 6, total: 11, records: 1, meters: {} },
         ],
       });
@@ -290,7 +414,12 @@ describe('rater gRPC ingest and HTTP API', () => {
       expect(c.status).toBe(200);
       expect(c.headers.get('content-type')).toMatch(/^text\/csv/);
       expect(await c.text()).toBe(
-        ['start,up,down,total,records,sms', '2026-11-02T08:00:00.000Z,40,60,100,2,3.5', '2026-11-02T09:00:00.000Z,5,6,11,1,0', ''].join('\n'),
+        [
+          'start,up,down,total,records,sms',
+          '2026-11-02T08:00:00.000Z,40,60,100,2,3.5',
+          '2026-11-02T09:00:00.000Z,5,6,11,1,0',
+          '',
+        ].join('\n'),
       );
 
       // A device with no usage: a header and no rows.

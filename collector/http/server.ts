@@ -34,17 +34,13 @@ export function buildCollectorHttp(
     async (req, reply) => {
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-        return reply
-          .code(400)
-          .send({
-            error: { code: 'BAD_REQUEST', message: 'limit must be an integer from 1 to 1000' },
-          });
+        return reply.code(400).send({
+          error: { code: 'BAD_REQUEST', message: 'limit must be an integer from 1 to 1000' },
+        });
       if (req.query.after !== undefined && !/^\d{1,16}$/.test(req.query.after))
-        return reply
-          .code(400)
-          .send({
-            error: { code: 'BAD_REQUEST', message: 'after must be a dead-letter sequence number' },
-          });
+        return reply.code(400).send({
+          error: { code: 'BAD_REQUEST', message: 'after must be a dead-letter sequence number' },
+        });
       const letters = await health.listDeadLetters(
         limit,
         req.query.after === undefined ? undefined : BigInt(req.query.after),

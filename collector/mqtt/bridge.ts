@@ -11,7 +11,7 @@ import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { CollectorError } from '../errors.ts';
-import { rejectedAnswer, rejectedTopic } from './answers.ts';
+import { answerRejections } from './answers.ts';
 import type { Intake } from './intake.ts';
 
 export interface BridgeOptions {
@@ -62,17 +62,9 @@ export class Bridge {
       this.deps.intake.handle(packet.topic, payload).then(
         (result) => {
           callback();
-          if (
-            result.kind === 'stored' &&
-            result.rejections.length > 0 &&
-            result.deviceId &&
-            this.deps.answerRejected
-          )
-            client.publish(
-              rejectedTopic(result.deviceId),
-              rejectedAnswer(packet.topic, result.accepted, result.rejections, Date.now()),
-              { qos: 1 },
-            );
+          answerRejections(this.deps.answerRejected, packet.topic, result, (t, p) =>
+            client.publish(t, p, { qos: 1 }),
+          );
         },
         (err: unknown) => {
           const code = err instanceof CollectorError ? err.code : 'STORE_FAILED';

@@ -8,7 +8,7 @@ import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { CollectorError } from '../errors.ts';
-import { rejectedAnswer, rejectedTopic } from './answers.ts';
+import { answerRejections } from './answers.ts';
 import type { Intake } from './intake.ts';
 
 export interface BrokerDeps {
@@ -62,16 +62,9 @@ export class EmbeddedBroker {
     this.deps.intake.handle(packet.topic, payload).then(
       (result) => {
         callback(null);
-        if (
-          result.kind === 'stored' &&
-          result.rejections.length > 0 &&
-          result.deviceId &&
-          this.deps.answerRejected
-        )
-          this.publish(
-            rejectedTopic(result.deviceId),
-            rejectedAnswer(packet.topic, result.accepted, result.rejections, Date.now()),
-          );
+        answerRejections(this.deps.answerRejected, packet.topic, result, (t, p) =>
+          this.publish(t, p),
+        );
       },
       (err: unknown) => {
         const code = err instanceof CollectorError ? err.code : 'STORE_FAILED';

@@ -152,6 +152,21 @@ function describeZodError(err: z.ZodError): string {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+function fail(code: Rejection['code'], reason: string): ParsedPayload {
+  return { records: [], rejections: [{ code, reason }] };
+}
+
+/** Checks shared by both payload forms, before any parsing work is spent. */
+function checkSize(payload: Buffer, limits: PayloadLimits): ParsedPayload | undefined {
+  if (payload.length > limits.maxPayloadBytes)
+    return fail(
+      'PAYLOAD_TOO_LARGE',
+      `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`,
+    );
+  if (payload.length === 0) return fail('EMPTY_PAYLOAD', 'payload is empty');
+  return undefined;
+}
+
 /** Parses a JSON payload on usage/{deviceId}: one report object or an array of them. */
 export function parseJsonPayload(
   deviceId: string,
@@ -159,16 +174,8 @@ export function parseJsonPayload(
   receivedMs: number,
   limits: PayloadLimits,
 ): ParsedPayload {
-  const fail = (code: Rejection['code'], reason: string): ParsedPayload => ({
-    records: [],
-    rejections: [{ code, reason }],
-  });
-  if (payload.length > limits.maxPayloadBytes)
-    return fail(
-      'PAYLOAD_TOO_LARGE',
-      `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`,
-    );
-  if (payload.length === 0) return fail('EMPTY_PAYLOAD', 'payload is empty');
+  const sizeProblem = checkSize(payload, limits);
+  if (sizeProblem) return sizeProblem;
   let text: string;
   try {
     text = utf8.decode(payload);
@@ -218,16 +225,8 @@ export function parseProtobufPayload(
   receivedMs: number,
   limits: PayloadLimits,
 ): ParsedPayload {
-  const fail = (code: Rejection['code'], reason: string): ParsedPayload => ({
-    records: [],
-    rejections: [{ code, reason }],
-  });
-  if (payload.length > limits.maxPayloadBytes)
-    return fail(
-      'PAYLOAD_TOO_LARGE',
-      `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`,
-    );
-  if (payload.length === 0) return fail('EMPTY_PAYLOAD', 'payload is empty');
+  const sizeProblem = checkSize(payload, limits);
+  if (sizeProblem) return sizeProblem;
   let m: ReturnType<typeof DeviceReport.decode>;
   try {
     m = DeviceReport.decode(payload);
