@@ -9,9 +9,11 @@ export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export const LIMITS = {
   idMaxLength: 128,
   bootMaxLength: 64,
-  meterNameRe: /^[A-Za-z0-9_.:-]{1,64}$/,
+  // Names starting with "__" are refused: `__proto__` cannot survive a trip through a plain
+  // JavaScript object (JSON.parse keeps it, object spreads and decoders drop or misuse it).
+  meterNameRe: /^(?!__)[A-Za-z0-9_.:-]{1,64}$/,
   maxMeters: 32,
-  dimKeyRe: /^[A-Za-z0-9_.:-]{1,64}$/,
+  dimKeyRe: /^(?!__)[A-Za-z0-9_.:-]{1,64}$/,
   dimValueMaxLength: 256,
   maxDims: 16,
   /** Earliest and latest accepted interval end: 2000-01-01 and 2100-01-01 (UTC). */

@@ -98,6 +98,11 @@ describe('JSON reports', () => {
     [{ seq: 1, ts: NOW, meters: { sms: -1 } }, 'meter sms'],
     [{ seq: 1, ts: NOW, meters: { sms: 'Infinity' } }, 'meter values must be numbers'],
     [{ seq: 1, ts: NOW, dims: { zone: 5 } }, 'dims values must be strings'],
+    [
+      JSON.parse('{"seq":1,"ts":1795000000000,"meters":{"__proto__":3}}'),
+      'meters names must not start with "__"',
+    ],
+    [{ seq: 1, ts: NOW, meters: { __x: 3 } }, 'meter name "__x" is invalid'],
     [{ seq: 1, ts: Date.UTC(2150, 0, 1) }, 'ts must be a time between'],
     [{ seq: 1, ts: NOW, start: NOW + 1 }, 'start must not be after ts'],
     [{ seq: 1, ts: NOW, id: 'x'.repeat(129) }, 'id must be at most 128'],

@@ -71,8 +71,12 @@ describe('config', () => {
   });
 
   it('accepts the example configs in deploy/', () => {
-    expect(loadCollectorConfig({ file: 'deploy/collector.example.yaml', env: {} }).bufferMaxBytes).toBe(2 * 1024 ** 3);
-    expect(loadRaterConfig({ file: 'deploy/rater.example.yaml', env: {} }).db).toMatch(/^postgres:/);
+    expect(
+      loadCollectorConfig({ file: 'deploy/collector.example.yaml', env: {} }).bufferMaxBytes,
+    ).toBe(2 * 1024 ** 3);
+    expect(loadRaterConfig({ file: 'deploy/rater.example.yaml', env: {} }).db).toMatch(
+      /^postgres:/,
+    );
   });
 
   it('rejects an unknown database scheme', () => {

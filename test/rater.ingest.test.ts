@@ -374,6 +374,31 @@ describe('rater gRPC ingest and HTTP API', () => {
       expect(text).toMatch(/edgemeter_rater_records_total\{[^}]*result="rejected"[^}]*\} [1-9]/);
     });
 
+    // Regression: `totals()` in rater/api/usage.ts once summed meters into a plain
+    // `{}` with `meters[k] ?? new Decimal(0)`. For a meter named after an Object.prototype member
+    // (constructor, toString, valueOf, hasOwnProperty, __proto__: all valid meter names) that
+    // reads the inherited function, `.plus` is not a function, and the JSON usage API answers
+    // 500 INTERNAL for every range covering the record, although ingest accepted and stored it
+    // (CSV, which does not sum, still works). Devices can trigger it over plain MQTT JSON:
+    // {"seq":1,"ts":…,"meters":{"constructor":3}}. It now sums into a Map.
+    it('serves usage for meters named like Object.prototype members', async () => {
+      const D = 'dev-proto-meter';
+      const res = await send(
+        [wire(D, 1, { endMs: T0 + 60_000, up: 1, down: 2, meters: { constructor: 3, sms: 1 } })],
+        'proto-meter-1',
+      );
+      expect(res).toMatchObject({ accepted: 1 });
+      const r = await get(`/v1/devices/${D}/usage?${q}&step=1d`);
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { totals: unknown }).totals).toEqual({
+        up: 1,
+        down: 2,
+        total: 3,
+        records: 1,
+        meters: { constructor: '3', sms: '1' },
+      });
+    });
+
     it('serves the usage series as JSON and as CSV with Accept: text/csv', async () => {
       // Two records in the 08:00 hour, one in the 09:00 hour, one with a fractional meter.
       const D = 'dev-csv';

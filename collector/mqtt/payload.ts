@@ -74,6 +74,18 @@ const bytes = (field: string) =>
       `${field} must be an integer number of bytes >= 0 (at most 2^53-1)`,
     );
 
+/**
+ * JSON.parse keeps a "__proto__" key as an own property, but zod's record parsing drops it
+ * silently; refuse it with a reason instead of losing a meter without a word.
+ */
+function noProtoKey<S extends z.ZodType>(field: string, schema: S) {
+  return z.preprocess((v, ctx) => {
+    if (typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__'))
+      ctx.addIssue({ code: 'custom', message: `${field} names must not start with "__"` });
+    return v;
+  }, schema);
+}
+
 const reportSchema = z.strictObject(
   {
     seq: z
@@ -98,16 +110,18 @@ const reportSchema = z.strictObject(
     start: time('start').optional(),
     up: bytes('up').default(0),
     down: bytes('down').default(0),
-    meters: z
-      .record(z.string(), z.number({ error: 'meter values must be numbers >= 0' }), {
+    meters: noProtoKey(
+      'meters',
+      z.record(z.string(), z.number({ error: 'meter values must be numbers >= 0' }), {
         error: 'meters must be an object of name -> number',
-      })
-      .optional(),
-    dims: z
-      .record(z.string(), z.string({ error: 'dims values must be strings' }), {
+      }),
+    ).optional(),
+    dims: noProtoKey(
+      'dims',
+      z.record(z.string(), z.string({ error: 'dims values must be strings' }), {
         error: 'dims must be an object of string -> string',
-      })
-      .optional(),
+      }),
+    ).optional(),
   },
   {
     error: (iss) =>

@@ -31,11 +31,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return reply.code(statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    reply
-      .code(404)
-      .send({
-        error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` },
-      });
+    reply.code(404).send({
+      error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` },
+    });
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -118,20 +118,21 @@ function totals(series: UsageBucket[]) {
   let up = 0;
   let down = 0;
   let records = 0;
-  const meters: Record<string, Decimal> = {};
+  // A Map, not an object: meter names such as "constructor" must not meet Object.prototype.
+  const meters = new Map<string, Decimal>();
   for (const b of series) {
     up += b.up;
     down += b.down;
     records += b.records;
     for (const [k, v] of Object.entries(b.meters))
-      meters[k] = (meters[k] ?? new Decimal(0)).plus(v);
+      meters.set(k, (meters.get(k) ?? new Decimal(0)).plus(v));
   }
   return {
     up,
     down,
     total: up + down,
     records,
-    meters: Object.fromEntries(Object.entries(meters).map(([k, v]) => [k, v.toFixed()])),
+    meters: Object.fromEntries([...meters].map(([k, v]) => [k, v.toFixed()])),
   };
 }
 
