@@ -187,20 +187,18 @@ export class Simulator {
       client.on('message', (t, msg) => {
         if (t === topic) resolve(msg.toString());
       });
-      void client
-        .subscribeAsync(topic, { qos: 1 })
-        .then(() =>
-          client.publishAsync(
-            `usage/${deviceId}`,
-            JSON.stringify({
-              seq: 999999,
-              ts: new Date(this.deviceNowMs).toISOString(),
-              up: -5,
-              down: 10,
-            }),
-            { qos: 1 },
-          ),
-        );
+      void client.subscribeAsync(topic, { qos: 1 }).then(() =>
+        client.publishAsync(
+          `usage/${deviceId}`,
+          JSON.stringify({
+            seq: 999999,
+            ts: new Date(this.deviceNowMs).toISOString(),
+            up: -5,
+            down: 10,
+          }),
+          { qos: 1 },
+        ),
+      );
     });
     truth.invalidSent++;
     return Promise.race([
