@@ -136,10 +136,12 @@ export class Collector {
     const s = this.outboxStats();
     const outbox = { records: s.records, bytes: s.bytes, maxBytes: this.config.bufferMaxBytes };
     if (!this.outbox) return { ready: false, reason: 'outbox not open', outbox, mode: this.mode };
-    if (s.bytes >= this.config.bufferMaxBytes)
+    // Not ready once a payload of the largest accepted size might no longer fit: from then on
+    // publishes are (or are about to be) refused with BUFFER_FULL.
+    if (s.bytes + this.config.maxPayloadBytes > this.config.bufferMaxBytes)
       return {
         ready: false,
-        reason: 'outbox full: publishes are refused',
+        reason: 'outbox (nearly) full: publishes are refused',
         outbox,
         mode: this.mode,
       };

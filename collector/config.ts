@@ -66,7 +66,7 @@ export const collectorOptions = {
     arg: '<bytes>',
   }),
   httpListen: option(hostPort('0.0.0.0:9464'), {
-    doc: 'Address of the collector health endpoints (/healthz, /readyz).',
+    doc: 'Address of the collector HTTP endpoints: /healthz, /readyz, /metrics and /v1/dead-letters.',
     arg: '<host:port>',
   }),
   maxPayloadBytes: option(integer(256 * KiB, 64, 16 * MiB, true), {

@@ -34,7 +34,7 @@ export const raterOptions = {
     arg: '<host:port>',
   }),
   httpListen: option(hostPort('0.0.0.0:8080'), {
-    doc: 'Address of the HTTP API (/v1, /healthz, /readyz).',
+    doc: 'Address of the HTTP API: /v1 routes, /healthz, /readyz and /metrics.',
     arg: '<host:port>',
   }),
   maxBatchRecords: option(integer(20_000, 1, 1_000_000), {

@@ -95,11 +95,46 @@ describe('rater outage and collector restart', () => {
     for (let s = 1; s <= 20; s++)
       await dev2.publishAsync('usage/resend-1', report(s, 5, 5), { qos: 1 });
     await dev2.endAsync();
-    await other.drained(10_000);
+    // The forwarder counts a batch's verdicts after the outbox ack, so wait on the counter itself.
+    const forwarded = async () => {
+      const v = (await other.metrics.recordsForwarded.get()).values;
+      return v.reduce((sum, x) => sum + x.value, 0);
+    };
+    await waitFor(
+      async () => ((await forwarded()) >= 20 ? true : undefined),
+      '20 forwarded records',
+    );
     const dup = await other.metrics.recordsForwarded.get();
     expect(dup.values).toContainEqual(
       expect.objectContaining({ labels: { result: 'duplicate' }, value: 20 }),
     );
     expect(await usageTotals(rater, 'resend-1')).toEqual({ up: 100, down: 100, records: 20 });
+  });
+
+  it('survives failing outbox acks: the batch is resent, and totals stay exact', async () => {
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const rater = await startRater('embedded:memory');
+    cleanup.push(() => rater.close());
+    let failAcks = 3;
+    const collector = await startCollector(
+      { raterPort: rater.grpcPort, bufferDir: dir.path },
+      {
+        beforeWrite: (kind) => {
+          if (kind === 'ack' && failAcks-- > 0) throw new Error('injected ack failure');
+        },
+      },
+    );
+    cleanup.push(() => collector.close());
+    const dev = await device(collector.mqttPort, 'ackfail-1');
+    for (let s = 1; s <= 10; s++)
+      await dev.publishAsync('usage/ackfail-1', report(s, 3, 4), { qos: 1 });
+    await dev.endAsync();
+    await waitFor(
+      () => (collector.outboxStats().records === 0 ? true : undefined),
+      'outbox drained',
+    );
+    expect(failAcks).toBeLessThan(0);
+    expect(await usageTotals(rater, 'ackfail-1')).toEqual({ up: 30, down: 40, records: 10 });
   });
 });

@@ -24,6 +24,8 @@ export interface ForwardSource {
     entries: Array<{ entry: ForwardEntry; letter: Omit<DeadLetter, 'payload'> }>,
   ): Promise<void>;
   stats(): { records: number };
+  /** Moves the read cursor back to the first unacknowledged entry. */
+  rewind(): void;
   /** Resolves when entries were appended after the call, or immediately if any are unread. */
   waitForAppend(signal: AbortSignal): Promise<void>;
 }
@@ -80,20 +82,44 @@ export class Forwarder {
   }
 
   private async run(): Promise<void> {
-    const { source } = this.deps;
-    while (!this.stopped) {
-      await source.waitForAppend(this.abort.signal);
-      if (this.stopped) return;
-      // Small batches cost a round trip each: give a trickle of records a moment to gather,
-      // unless a full batch is already waiting.
-      if (this.opts.lingerMs > 0 && source.stats().records < this.opts.maxRecords)
-        await this.sleep(this.opts.lingerMs);
-      const entries = await source.readBatch({
-        maxRecords: this.opts.maxRecords,
-        maxBytes: this.opts.maxBytes,
-      });
-      if (entries.length > 0) await this.deliver(entries);
+    for (let failures = 0; !this.stopped;) {
+      try {
+        await this.step();
+        failures = 0;
+      } catch (err) {
+        // A local failure (reading the outbox, acking, dead-lettering): the entries are still on
+        // disk, so rewind to the first unacknowledged one and try again later. Never give up:
+        // the collector keeps accepting publishes and they must eventually leave.
+        failures++;
+        const delay = backoffDelay(
+          failures,
+          this.opts.retryInitialMs,
+          this.opts.retryMaxMs,
+          this.deps.random,
+        );
+        this.deps.logger.error(
+          { err: errorMessage(err), retryInMs: delay },
+          'forwarding step failed; will retry',
+        );
+        this.deps.source.rewind();
+        await this.sleep(delay);
+      }
     }
+  }
+
+  private async step(): Promise<void> {
+    const { source } = this.deps;
+    await source.waitForAppend(this.abort.signal);
+    if (this.stopped) return;
+    // Small batches cost a round trip each: give a trickle of records a moment to gather,
+    // unless a full batch is already waiting.
+    if (this.opts.lingerMs > 0 && source.stats().records < this.opts.maxRecords)
+      await this.sleep(this.opts.lingerMs);
+    const entries = await source.readBatch({
+      maxRecords: this.opts.maxRecords,
+      maxBytes: this.opts.maxBytes,
+    });
+    if (entries.length > 0) await this.deliver(entries);
   }
 
   /** Sends until acknowledged (or the forwarder stops), then acks or dead-letters every entry. */
@@ -108,6 +134,7 @@ export class Forwarder {
       batchId,
       entries.map((e) => e.bytes),
     );
+    let response: IngestBatchResponseMsg | undefined;
     for (let attempt = 0; !this.stopped; attempt++) {
       const started = performance.now();
       try {
@@ -115,8 +142,8 @@ export class Forwarder {
         metrics.batchLatency.observe((performance.now() - started) / 1000);
         if (!this.connected) logger.info({ batchId }, 'rater reachable again; forwarding');
         this.connected = true;
-        await this.settle(entries, batchId, res);
-        return;
+        response = res;
+        break;
       } catch (err) {
         const code = (err as Partial<ServiceError>).code ?? status.UNKNOWN;
         metrics.batchErrors.inc({ code: status[code] ?? String(code) });
@@ -144,6 +171,8 @@ export class Forwarder {
         await this.sleep(delay);
       }
     }
+    // Settling is local (outbox ack, dead letters); a failure there goes to run()'s handler.
+    if (response) await this.settle(entries, batchId, response);
   }
 
   private async settle(

@@ -16,7 +16,11 @@ export interface ApiDeps {
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
   // Device ids are up to 128 characters; fastify's default maxParamLength (100) would answer 414.
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, maxParamLength: 256 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 256 },
+  });
 
   app.setErrorHandler((err, _req, reply) => {
     // fastify's own 4xx (bad JSON body, unsupported media type) keep their status.
