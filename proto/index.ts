@@ -2,7 +2,6 @@
 // (run `npm run proto:gen` after editing it; test/proto.drift.test.ts fails when they differ) and
 // the gRPC service definition built from them, shared by the collector's client and the rater.
 import './runtime.ts';
-import type { ServiceDefinition } from '@grpc/grpc-js';
 import { edgemeter } from './gen/edgemeter.js';
 
 export const DeviceReport = edgemeter.v1.DeviceReport;
@@ -20,22 +19,3 @@ export const INGEST_BATCH_PATH = '/edgemeter.v1.IngestService/IngestBatch';
 
 /** Largest request the rater accepts; collectors keep their batches well under it. */
 export const MAX_BATCH_MESSAGE_BYTES = 4 * 1024 * 1024;
-
-/**
- * Server-side definition: requests are decoded into message objects. The collector uses its own
- * client definition (collector/forward/client.ts) that sends pre-encoded bytes, because outbox
- * entries are already protobuf-encoded records and re-encoding them would be wasted work.
- */
-export const ingestServiceDefinition = {
-  ingestBatch: {
-    path: INGEST_BATCH_PATH,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (m: IngestBatchRequestMsg) =>
-      Buffer.from(IngestBatchRequest.encode(m).finish()),
-    requestDeserialize: (b: Buffer) => IngestBatchRequest.decode(b),
-    responseSerialize: (m: IngestBatchResponseMsg) =>
-      Buffer.from(IngestBatchResponse.encode(m).finish()),
-    responseDeserialize: (b: Buffer) => IngestBatchResponse.decode(b),
-  },
-} satisfies ServiceDefinition;

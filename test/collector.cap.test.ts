@@ -1,6 +1,6 @@
 // Guarantee 3: the collector's disk use is capped. At the cap it refuses new publishes (no PUBACK,
 // the device keeps them), reports not-ready, and accepts again once forwarding frees space.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   T0,
   device,
@@ -10,13 +10,11 @@ import {
   tempDir,
   usageTotals,
   waitFor,
+  cleanupAfterAll,
 } from './helpers/stack.ts';
 
 describe('buffer cap (EDGEMETER_BUFFER_MAX_BYTES)', () => {
-  const cleanup: Array<() => Promise<void>> = [];
-  afterAll(async () => {
-    for (const f of cleanup.reverse()) await f();
-  });
+  const cleanup = cleanupAfterAll();
 
   it('refuses publishes at the cap, never drops what it acknowledged, and recovers', async () => {
     const dir = await tempDir();

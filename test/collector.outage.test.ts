@@ -1,7 +1,7 @@
 // The rater is down: the collector keeps accepting, and delivers everything after the rater
 // returns. A collector restarted with a backlog resumes from its outbox. Nothing is lost and
 // nothing is counted twice.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Collector } from '../collector/collector.ts';
 import type { Rater } from '../rater/rater.ts';
 import {
@@ -14,13 +14,11 @@ import {
   tempDir,
   usageTotals,
   waitFor,
+  cleanupAfterAll,
 } from './helpers/stack.ts';
 
 describe('rater outage and collector restart', () => {
-  const cleanup: Array<() => Promise<void>> = [];
-  afterAll(async () => {
-    for (const f of cleanup.reverse()) await f();
-  });
+  const cleanup = cleanupAfterAll();
 
   it('accepts while the rater is down, delivers after it returns, and resumes after a restart', async () => {
     const dir = await tempDir();

@@ -6,23 +6,17 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { UsageRecord, type IngestBatchResponseMsg } from '../../proto/index.ts';
-import type { DeadLetter } from '../mqtt/intake.ts';
+import type { DeadLetterInput } from '../buffer/dead-letters.ts';
+import type { DeadLetterEntry, OutboxEntry as ForwardEntry } from '../buffer/types.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { backoffDelay } from './backoff.ts';
 import { encodeBatch } from './client.ts';
-
-export interface ForwardEntry {
-  seq: bigint;
-  bytes: Buffer;
-}
 
 /** What the forwarder needs of the outbox (collector/buffer/outbox.ts). */
 export interface ForwardSource {
   readBatch(limits: { maxRecords: number; maxBytes: number }): Promise<ForwardEntry[]>;
   ack(entries: ForwardEntry[]): Promise<void>;
-  deadLetter(
-    entries: Array<{ entry: ForwardEntry; letter: Omit<DeadLetter, 'payload'> }>,
-  ): Promise<void>;
+  deadLetter(entries: DeadLetterEntry[]): Promise<void>;
   stats(): { records: number };
   /** Moves the read cursor back to the first unacknowledged entry. */
   rewind(): void;
@@ -227,7 +221,7 @@ export class Forwarder {
     entry: ForwardEntry,
     code: string,
     reason: string,
-  ): Omit<DeadLetter, 'payload'> {
+  ): Omit<DeadLetterInput, 'payload'> {
     let deviceId: string | undefined;
     try {
       deviceId = UsageRecord.decode(entry.bytes).deviceId ?? undefined;

@@ -55,10 +55,7 @@ export class EmbeddedBroker {
   ): void {
     // Messages the broker itself publishes (rejected answers, wills) are not usage reports.
     if (client === null) return callback(null);
-    const payload =
-      typeof packet.payload === 'string'
-        ? Buffer.from(packet.payload)
-        : Buffer.from(packet.payload);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     this.deps.intake.handle(packet.topic, payload).then(
       (result) => {
         callback(null);

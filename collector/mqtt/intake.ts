@@ -4,6 +4,7 @@
 import type { Logger } from '../../common/logger.ts';
 import { errorCode, errorMessage } from '../../common/errors.ts';
 import type { UsageRecord } from '../../common/usage.ts';
+import type { DeadLetterInput as DeadLetter } from '../buffer/dead-letters.ts';
 import { CollectorError, type Rejection } from '../errors.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import {
@@ -12,15 +13,6 @@ import {
   parseTopic,
   type PayloadLimits,
 } from './payload.ts';
-
-export interface DeadLetter {
-  code: string;
-  reason: string;
-  topic?: string;
-  deviceId?: string;
-  payload?: Buffer;
-  receivedMs: number;
-}
 
 /** What the intake needs of the outbox (collector/buffer/outbox.ts). */
 export interface DurableSink {

@@ -1,5 +1,4 @@
 // The UsageStore over any SqlClient: PostgreSQL/TimescaleDB through `pg`, or embedded PGlite.
-import { checkUsageRecord } from '../../common/usage.ts';
 import type {
   ConflictRow,
   IngestBatchInput,
@@ -97,12 +96,8 @@ export class SqlUsageStore implements UsageStore {
     }
   }
 
+  /** Records must already have passed checkUsageRecord (rater/ingest/service.ts does it). */
   async ingest(batch: IngestBatchInput): Promise<IngestOutcome> {
-    for (const r of batch.records) {
-      const why =
-        checkUsageRecord(r) ?? (r.key && r.contentHash ? null : 'key/contentHash missing');
-      if (why) throw new StorageError('INVALID_ARGUMENT', `record ${r.deviceId}/${r.key}: ${why}`);
-    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.sql.transaction((tx) => ingestInTx(tx, batch));

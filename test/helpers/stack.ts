@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll } from 'vitest';
 import { silentLogger } from '../../common/logger.ts';
 import { loadCollectorConfig } from '../../collector/config.ts';
 import { Collector, type CollectorDeps } from '../../collector/collector.ts';
@@ -131,4 +132,13 @@ export function report(
   extra: Record<string, unknown> = {},
 ): string {
   return JSON.stringify({ seq, ts: new Date(T0 + seq * 60_000).toISOString(), up, down, ...extra });
+}
+
+/** Teardown steps registered during a describe block, run in reverse order after it. */
+export function cleanupAfterAll(): { push: (step: () => Promise<void>) => void } {
+  const steps: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const step of steps.reverse()) await step();
+  });
+  return { push: (step) => void steps.push(step) };
 }
