@@ -1,0 +1,99 @@
+// Billing periods and local time: calendar months in the account's IANA time zone, local days
+// and local clock times of 5-minute buckets. Luxon does the zone arithmetic (DST included), so
+// a month in Europe/Berlin starts at 23:00 or 22:00 UTC of the previous day as it should.
+import { DateTime } from 'luxon';
+import type { BillingPeriod } from './types.ts';
+
+export const SAMPLE_MS = 300_000;
+const PERIOD_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+export class PeriodError extends Error {
+  override readonly name = 'PeriodError';
+}
+
+export function isValidTimeZone(tz: string): boolean {
+  // Only IANA names: Luxon (like PostgreSQL) would also take fixed offsets such as "UTC+3".
+  return (
+    /^[A-Za-z][A-Za-z_]*(\/[A-Za-z0-9_+-]+)*$/.test(tz) && DateTime.local({ zone: tz }).isValid
+  );
+}
+
+/** The calendar month `label` (YYYY-MM) in `timeZone`. */
+export function billingPeriod(label: string, timeZone: string): BillingPeriod {
+  const m = PERIOD_RE.exec(label);
+  if (!m) throw new PeriodError(`period must be YYYY-MM, not ${JSON.stringify(label)}`);
+  if (!isValidTimeZone(timeZone)) throw new PeriodError(`unknown time zone ${timeZone}`);
+  const start = DateTime.fromObject(
+    { year: Number(m[1]), month: Number(m[2]), day: 1 },
+    { zone: timeZone },
+  );
+  const end = start.plus({ months: 1 });
+  return { label, startMs: start.toMillis(), endMs: end.toMillis(), days: start.daysInMonth ?? 30 };
+}
+
+/** The period containing the instant `ms` in `timeZone`. */
+export function periodAt(ms: number, timeZone: string): BillingPeriod {
+  return billingPeriod(DateTime.fromMillis(ms, { zone: timeZone }).toFormat('yyyy-MM'), timeZone);
+}
+
+/** Midnight of a calendar date (YYYY-MM-DD) in `timeZone`, or an RFC 3339 instant, as epoch ms. */
+export function effectiveInstant(effectiveFrom: string, timeZone: string): number {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(effectiveFrom))
+    return DateTime.fromISO(effectiveFrom, { zone: timeZone }).toMillis();
+  return Date.parse(effectiveFrom);
+}
+
+/**
+ * Local calendar day number (days since 1970-01-01 in local time) of the instant `ms`.
+ * Differences of day numbers count calendar days whatever the DST changes in between.
+ */
+export function localDay(ms: number, timeZone: string): number {
+  const d = DateTime.fromMillis(ms, { zone: timeZone });
+  return Math.round(Date.UTC(d.year, d.month - 1, d.day) / 86_400_000);
+}
+
+/**
+ * Calendar days credited to an assignment [fromMs, toMs): the day a change happens belongs to
+ * the new assignment, so consecutive assignments split the period's days without overlap and
+ * a whole-period assignment gets every day of the month.
+ */
+export function assignedDays(fromMs: number, toMs: number, timeZone: string): number {
+  return Math.max(0, localDay(toMs, timeZone) - localDay(fromMs, timeZone));
+}
+
+export interface LocalTime {
+  /** Local day number (see localDay). */
+  day: number;
+  /** 0 = Monday … 6 = Sunday. */
+  weekday: number;
+  /** Minutes since local midnight. */
+  minute: number;
+}
+
+/**
+ * Local time of many instants (bucket starts) in one zone, cached: a month has 8,640 buckets
+ * and every device shares them, so each is converted once.
+ */
+export class LocalClock {
+  private readonly cache = new Map<number, LocalTime>();
+  constructor(readonly timeZone: string) {}
+
+  at(ms: number): LocalTime {
+    let t = this.cache.get(ms);
+    if (!t) {
+      const d = DateTime.fromMillis(ms, { zone: this.timeZone });
+      t = {
+        day: Math.round(Date.UTC(d.year, d.month - 1, d.day) / 86_400_000),
+        weekday: d.weekday - 1,
+        minute: d.hour * 60 + d.minute,
+      };
+      this.cache.set(ms, t);
+    }
+    return t;
+  }
+}
+
+/** Number of 5-minute intervals in [fromMs, toMs) (bucket-aligned ends assumed). */
+export function expectedSamples(fromMs: number, toMs: number): number {
+  return Math.max(0, Math.ceil((toMs - fromMs) / SAMPLE_MS));
+}

@@ -1,0 +1,508 @@
+// Price plans: the zod schema that is the single source for validating plan documents (YAML or
+// JSON), their defaults, and the JSON Schema in the OpenAPI description. Pure: no I/O.
+//
+// Conventions (docs/rating.md explains each with worked examples):
+// - prices, amounts and quantities are decimal strings ("0.015") or plain numbers; a number is
+//   accepted only when it survives the trip to a string unchanged, so no binary float ever
+//   reaches the money path;
+// - byte quantities are written with a unit ("500 MB", "1 GiB" is not accepted: the plan's
+//   `units` decides whether KB means 1000 or 1024 bytes);
+// - effective dates are a calendar date (midnight in the account's time zone) or an RFC 3339
+//   instant.
+import { Decimal } from 'decimal.js';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LIMITS } from '../../common/usage.ts';
+
+export const PLAN_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+export const CHARGE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+export type ByteUnit = (typeof BYTE_UNITS)[number];
+export const RATE_UNITS = ['bps', 'kbps', 'Mbps', 'Gbps'] as const;
+export type RateUnit = (typeof RATE_UNITS)[number];
+
+export const ROUNDING_MODES = ['up', 'down', 'half_up', 'half_even'] as const;
+export type RoundingMode = (typeof ROUNDING_MODES)[number];
+
+const DECIMAL_RE = /^-?\d+(\.\d+)?$/;
+
+/** A non-negative exact decimal written as a string or a number that round-trips. */
+const decimalString = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const s = typeof v === 'number' ? String(v) : v.trim();
+    // Up to 15 significant digits a JS number gives back exactly what was written; beyond that
+    // (or in exponent form) the document must say it as a string.
+    if (
+      typeof v === 'number' &&
+      (!Number.isFinite(v) || /e/i.test(s) || significantDigits(s) > 15)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what} ${s} must be written as a plain decimal string such as "0.015"`,
+      });
+      return z.NEVER;
+    }
+    if (!DECIMAL_RE.test(s) || s.startsWith('-')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what} must be a non-negative decimal such as "0.015", not ${JSON.stringify(v)}`,
+      });
+      return z.NEVER;
+    }
+    // Kept as written ("2.00" stays "2.00"): invoices show the price the plan states.
+    return s;
+  });
+
+function significantDigits(s: string): number {
+  return s.replace(/^-/, '').replace('.', '').replace(/^0+/, '').length;
+}
+
+const price = decimalString('price');
+const amount = decimalString('amount');
+
+/**
+ * A quantity in a charge's unit: a decimal ("1.5": 1.5 of the charge's unit) or a decimal with
+ * a unit ("500 MB", "0.5 GB", "1 KB"). Kept as written; rating converts it with the plan's units.
+ */
+const quantity = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const s = typeof v === 'number' ? String(v) : v.trim();
+  if (typeof v === 'number' && significantDigits(s) > 15) {
+    ctx.addIssue({ code: 'custom', message: `quantity ${s} must be written as a string` });
+    return z.NEVER;
+  }
+  const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(s);
+  const unit = m?.[2] ?? '';
+  if (
+    !m ||
+    (unit !== '' &&
+      !(BYTE_UNITS as readonly string[]).includes(unit) &&
+      !(RATE_UNITS as readonly string[]).includes(unit))
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `quantity must be a decimal, optionally with a unit (${[...BYTE_UNITS, ...RATE_UNITS].join(', ')}), such as "500 MB"; got ${JSON.stringify(v)}`,
+    });
+    return z.NEVER;
+  }
+  return { value: new Decimal(m[1] ?? '0').toFixed(), unit: unit === '' ? undefined : unit };
+});
+export type Quantity = z.output<typeof quantity>;
+
+const effectiveFrom = z
+  .string()
+  .refine(
+    (s) =>
+      /^\d{4}-\d{2}-\d{2}$/.test(s)
+        ? !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
+          new Date(`${s}T00:00:00Z`).toISOString().startsWith(s)
+        : /^\d{4}-\d{2}-\d{2}T/.test(s) && Number.isFinite(Date.parse(s)),
+    'effective_from must be a date (YYYY-MM-DD, midnight in the account time zone) or an RFC 3339 time',
+  );
+
+const rounding = z
+  .object({
+    increment: quantity,
+    mode: z.enum(ROUNDING_MODES).default('up'),
+  })
+  .strict();
+export type Rounding = z.output<typeof rounding>;
+
+const tier = z
+  .object({
+    /** Upper bound of the tier in the charge's unit (or with an explicit unit); omitted = no limit. */
+    up_to: quantity.optional(),
+    /** Price per unit in this tier. */
+    price: price.default('0'),
+    /** A flat amount added once when usage reaches this tier. */
+    flat: amount.optional(),
+  })
+  .strict();
+export type Tier = z.output<typeof tier>;
+
+const tiers = z
+  .array(tier)
+  .min(1)
+  .superRefine((ts, ctx) => {
+    ts.forEach((t, i) => {
+      if (t.up_to === undefined && i !== ts.length - 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'up_to'],
+          message: 'only the last tier may omit up_to',
+        });
+      if (t.up_to !== undefined && i === ts.length - 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'up_to'],
+          message: 'the last tier has no up_to: it prices everything above the previous bound',
+        });
+    });
+  });
+
+export const pricingSchema = z.discriminatedUnion('model', [
+  z.object({ model: z.literal('per_unit'), price }).strict(),
+  z.object({ model: z.literal('graduated'), tiers }).strict(),
+  z.object({ model: z.literal('volume'), tiers }).strict(),
+  z
+    .object({
+      model: z.literal('package'),
+      /** Package size, in the charge's unit or with an explicit unit ("500 MB"). */
+      size: quantity,
+      /** Price per started package. */
+      price,
+    })
+    .strict(),
+]);
+export type Pricing = z.output<typeof pricingSchema>;
+
+const dimName = z.string().regex(LIMITS.dimKeyRe, 'dimension names follow the record dims rules');
+const dimValues = z.union([z.string(), z.array(z.string()).min(1)]);
+
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const hhmm = z
+  .string()
+  .regex(
+    /^([01]\d|2[0-3]):[0-5][05]$|^24:00$/,
+    'times are HH:MM on a 5-minute mark (usage is rated per 5-minute interval), 00:00 to 24:00',
+  );
+const window = z
+  .object({
+    days: z
+      .array(z.enum(WEEKDAYS))
+      .min(1)
+      .default([...WEEKDAYS]),
+    from: hhmm,
+    to: hhmm,
+  })
+  .strict()
+  .refine((w) => w.from < w.to, {
+    message: 'a window must end after it starts (split windows across midnight in two)',
+  });
+export type TimeWindow = z.output<typeof window>;
+
+const filter = z
+  .object({
+    /** Only usage whose dims have one of these values (every listed dim must match). */
+    dims: z.record(dimName, dimValues).optional(),
+    /** Usage whose dims match any of these is left out (e.g. zero-rated rating groups). */
+    exclude_dims: z.record(dimName, dimValues).optional(),
+    /** Only usage in this named time window of the plan (local time of the account). */
+    window: z.string().optional(),
+    /** Only usage outside this named time window. */
+    outside_window: z.string().optional(),
+  })
+  .strict();
+export type UsageFilter = z.output<typeof filter>;
+
+const scope = z.enum(['device', 'account']).default('device');
+
+const usageCharge = z
+  .object({
+    id: z.string().regex(CHARGE_ID_RE, 'charge ids are 1-64 characters of [A-Za-z0-9._-]'),
+    type: z.literal('usage'),
+    description: z.string().max(200).optional(),
+    /** up, down, total (bytes) or meters.NAME (a meter from the records' `meters`). */
+    meter: z
+      .string()
+      .refine(
+        (m) =>
+          m === 'up' ||
+          m === 'down' ||
+          m === 'total' ||
+          (m.startsWith('meters.') && LIMITS.meterNameRe.test(m.slice(7))),
+        'meter must be up, down, total or meters.NAME',
+      ),
+    /** Unit of prices and tier bounds: B, KB, MB, GB, TB for bytes; omitted (1) for other meters. */
+    unit: z.enum(BYTE_UNITS).optional(),
+    filter: filter.optional(),
+    /** device: each device rated on its own usage; account: the account's summed usage. */
+    scope,
+    rounding: z
+      .object({
+        /** Each record's quantity rounded first (e.g. every session up to 1 KB). */
+        per_record: rounding.optional(),
+        /** The period's quantity (after the allowance) rounded before pricing. */
+        per_period: rounding.optional(),
+      })
+      .strict()
+      .optional(),
+    included: z
+      .object({
+        /** Allowance per device per full period. */
+        quantity,
+        /** Share one pool across the account's devices (pool = allowance × active devices). */
+        pooled: z.boolean().default(false),
+        /** Prorate by the days a device was assigned in the period. */
+        prorate: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    pricing: pricingSchema,
+  })
+  .strict();
+export type UsageCharge = z.output<typeof usageCharge>;
+
+const peakCharge = z
+  .object({
+    id: z.string().regex(CHARGE_ID_RE, 'charge ids are 1-64 characters of [A-Za-z0-9._-]'),
+    type: z.literal('peak'),
+    description: z.string().max(200).optional(),
+    /** percentile (burstable, nearest rank), max (high watermark), daily_peak_avg. */
+    method: z.enum(['percentile', 'max', 'daily_peak_avg']),
+    percentile: z.number().int().min(1).max(100).default(95),
+    /** in = down (to the device), out = up (from the device), max of the two figures, sum per sample. */
+    direction: z.enum(['in', 'out', 'max', 'sum']).default('max'),
+    unit: z.enum(RATE_UNITS).default('Mbps'),
+    /** Decimal places the rate is rounded to, in `unit`, before pricing. */
+    rate_decimals: z.number().int().min(0).max(12).default(3),
+    rate_rounding: z.enum(ROUNDING_MODES).default('half_up'),
+    filter: filter.optional(),
+    scope,
+    /** A committed rate included in the plan; only the excess is priced. */
+    committed: quantity.optional(),
+    pricing: pricingSchema,
+  })
+  .strict();
+export type PeakCharge = z.output<typeof peakCharge>;
+
+const fixedCharge = z
+  .object({
+    id: z.string().regex(CHARGE_ID_RE, 'charge ids are 1-64 characters of [A-Za-z0-9._-]'),
+    type: z.literal('fixed'),
+    description: z.string().max(200).optional(),
+    amount,
+    per: z.enum(['device', 'account']),
+    /** For per-device fees: active = devices that reported usage in the period; assigned = all. */
+    devices: z.enum(['active', 'assigned']).default('active'),
+    prorate: z.boolean().default(true),
+  })
+  .strict();
+export type FixedCharge = z.output<typeof fixedCharge>;
+
+const limit = z
+  .object({
+    per: z.enum(['device', 'account']),
+    amount,
+  })
+  .strict();
+export type ChargeLimit = z.output<typeof limit>;
+
+export const planSchema = z
+  .object({
+    plan: z.string().regex(PLAN_ID_RE, 'plan ids are 1-64 characters of [A-Za-z0-9._:-]'),
+    name: z.string().max(200).optional(),
+    currency: z
+      .string()
+      .refine((c) => CURRENCIES.has(c), 'currency must be an ISO 4217 code such as EUR'),
+    effective_from: effectiveFrom,
+    /** decimal: 1 KB = 1000 B (SI, the telecom norm); binary: 1 KB = 1024 B. */
+    units: z.enum(['decimal', 'binary']).default('decimal'),
+    /** How line amounts are rounded to the currency's minor unit. */
+    amount_rounding: z.enum(ROUNDING_MODES).default('half_up'),
+    windows: z.record(z.string().regex(CHARGE_ID_RE), z.array(window).min(1)).default({}),
+    charges: z.array(z.discriminatedUnion('type', [usageCharge, peakCharge, fixedCharge])).min(1),
+    /** Minimum of the usage and peak charges (fixed fees excluded), per device or per account. */
+    minimum: z.array(limit).default([]),
+    /** Cap on the usage and peak charges, per device or per account. */
+    cap: z.array(limit).default([]),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    p.charges.forEach((c, i) => {
+      if (seen.has(c.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['charges', i, 'id'],
+          message: `duplicate charge id ${c.id}`,
+        });
+      seen.add(c.id);
+      if (c.type === 'fixed') return;
+      for (const key of ['window', 'outside_window'] as const) {
+        const w = c.filter?.[key];
+        if (w !== undefined && !(w in p.windows))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['charges', i, 'filter', key],
+            message: `unknown window ${w}; define it under windows`,
+          });
+      }
+      if (c.type === 'usage' && c.included?.pooled && c.scope !== 'account')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['charges', i, 'included', 'pooled'],
+          message: 'a pooled allowance is shared by the account: set scope: account',
+        });
+      if (c.type === 'usage') checkUsageUnits(c, i, ctx);
+      else checkPeakUnits(c, i, ctx);
+    });
+  });
+
+export type Plan = z.output<typeof planSchema>;
+export type Charge = Plan['charges'][number];
+
+/** A plan version as stored: the validated document and its place in the plan's history. */
+export interface PlanVersion {
+  id: string;
+  version: number;
+  plan: Plan;
+}
+
+function quantitiesOf(
+  c: UsageCharge | PeakCharge,
+): Array<{ path: (string | number)[]; q: Quantity }> {
+  const out: Array<{ path: (string | number)[]; q: Quantity }> = [];
+  const pr = c.pricing;
+  if (pr.model === 'graduated' || pr.model === 'volume')
+    pr.tiers.forEach(
+      (t, j) => t.up_to && out.push({ path: ['pricing', 'tiers', j, 'up_to'], q: t.up_to }),
+    );
+  if (pr.model === 'package') out.push({ path: ['pricing', 'size'], q: pr.size });
+  if (c.type === 'usage') {
+    if (c.included) out.push({ path: ['included', 'quantity'], q: c.included.quantity });
+    if (c.rounding?.per_record)
+      out.push({
+        path: ['rounding', 'per_record', 'increment'],
+        q: c.rounding.per_record.increment,
+      });
+    if (c.rounding?.per_period)
+      out.push({
+        path: ['rounding', 'per_period', 'increment'],
+        q: c.rounding.per_period.increment,
+      });
+  } else if (c.committed) out.push({ path: ['committed'], q: c.committed });
+  return out;
+}
+
+function checkUsageUnits(c: UsageCharge, i: number, ctx: z.RefinementCtx): void {
+  const bytes = !c.meter.startsWith('meters.');
+  if (!bytes && c.unit !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['charges', i, 'unit'],
+      message: `${c.meter} is a count; it takes no byte unit`,
+    });
+  for (const { path, q } of quantitiesOf(c)) {
+    if (q.unit === undefined) continue;
+    if (!bytes || !(BYTE_UNITS as readonly string[]).includes(q.unit))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['charges', i, ...path],
+        message: bytes
+          ? `${q.unit} is not a byte unit`
+          : `${c.meter} is a count; write a plain number`,
+      });
+  }
+  if (c.pricing.model === 'package' && new Decimal(c.pricing.size.value).isZero())
+    ctx.addIssue({
+      code: 'custom',
+      path: ['charges', i, 'pricing', 'size'],
+      message: 'package size must be above 0',
+    });
+  for (const key of ['per_record', 'per_period'] as const) {
+    const r = c.rounding?.[key];
+    if (r && new Decimal(r.increment.value).isZero())
+      ctx.addIssue({
+        code: 'custom',
+        path: ['charges', i, 'rounding', key, 'increment'],
+        message: 'a rounding increment must be above 0',
+      });
+  }
+  checkTierOrder(c, i, ctx);
+}
+
+function checkPeakUnits(c: PeakCharge, i: number, ctx: z.RefinementCtx): void {
+  for (const { path, q } of quantitiesOf(c))
+    if (q.unit !== undefined && !(RATE_UNITS as readonly string[]).includes(q.unit))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['charges', i, ...path],
+        message: `${q.unit} is not a rate unit (bps, kbps, Mbps, Gbps)`,
+      });
+  if (c.pricing.model === 'package' && new Decimal(c.pricing.size.value).isZero())
+    ctx.addIssue({
+      code: 'custom',
+      path: ['charges', i, 'pricing', 'size'],
+      message: 'package size must be above 0',
+    });
+  checkTierOrder(c, i, ctx);
+}
+
+/** Tier bounds must rise; compared after unit conversion by the caller-independent rule below. */
+function checkTierOrder(c: UsageCharge | PeakCharge, i: number, ctx: z.RefinementCtx): void {
+  const pr = c.pricing;
+  if (pr.model !== 'graduated' && pr.model !== 'volume') return;
+  let prev: Decimal | undefined;
+  pr.tiers.forEach((t, j) => {
+    if (!t.up_to) return;
+    // Bounds in mixed units are compared in bytes/bps with decimal units; a binary plan keeps the
+    // same order because every unit grows by the same factor in both systems.
+    const v = new Decimal(t.up_to.value).times(
+      unitFactor(t.up_to.unit ?? c.unit ?? 'B', 'decimal'),
+    );
+    if (prev && !v.greaterThan(prev))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['charges', i, 'pricing', 'tiers', j, 'up_to'],
+        message: 'tier bounds must increase',
+      });
+    prev = v;
+  });
+}
+
+/** Base units (bytes or bits per second) in one `unit`. Bit rates are always decimal. */
+export function unitFactor(unit: string, units: 'decimal' | 'binary'): Decimal {
+  const byteIndex = (BYTE_UNITS as readonly string[]).indexOf(unit);
+  if (byteIndex >= 0) return new Decimal(units === 'binary' ? 1024 : 1000).pow(byteIndex);
+  const rateIndex = (RATE_UNITS as readonly string[]).indexOf(unit);
+  if (rateIndex >= 0) return new Decimal(1000).pow(rateIndex);
+  return new Decimal(1);
+}
+
+const CURRENCIES = new Set<string>(Intl.supportedValuesOf('currency'));
+
+/** Digits after the decimal point in the currency's minor unit (EUR 2, JPY 0, KWD 3). */
+export function currencyDecimals(currency: string): number {
+  return (
+    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
+      .maximumFractionDigits ?? 2
+  );
+}
+
+export interface PlanProblem {
+  path: string;
+  message: string;
+}
+
+export class PlanValidationError extends Error {
+  constructor(readonly problems: PlanProblem[]) {
+    super(
+      `the plan does not validate: ${problems.map((p) => `${p.path || '(document)'}: ${p.message}`).join('; ')}`,
+    );
+    this.name = 'PlanValidationError';
+  }
+}
+
+/** Validates a parsed document; throws PlanValidationError listing every problem. */
+export function validatePlan(doc: unknown): Plan {
+  const r = planSchema.safeParse(doc);
+  if (r.success) return r.data;
+  throw new PlanValidationError(
+    r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+  );
+}
+
+/** Parses YAML (a superset of JSON) text and validates it. */
+export function parsePlan(text: string): Plan {
+  let doc: unknown;
+  try {
+    // Numbers stay exact: YAML floats would be binary; the schema re-checks them as strings.
+    doc = parseYaml(text, { prettyErrors: true });
+  } catch (e) {
+    throw new PlanValidationError([
+      { path: '', message: `not YAML or JSON: ${(e as Error).message}` },
+    ]);
+  }
+  return validatePlan(doc);
+}

@@ -1,0 +1,106 @@
+// The billing catalog: plan versions, accounts (with their plan history) and device
+// assignments (with theirs), plus the one query that gathers what the rating engine needs for
+// an account and a period. Interface only; SqlCatalogStore (catalog-store.ts) implements it
+// over the same SqlClient as the usage store.
+//
+// History rules (docs/rating.md, "Versions and assignments"):
+// - every change appends a row with an effective time; nothing is updated in place;
+// - a change may not take effect inside a closed billing period of an account it touches
+//   (CONFLICT), so closed invoices are never rewritten by a plan or assignment change;
+//   first assignments (a new account's first plan, a device's first account) may be backdated
+//   to bill usage that arrived before onboarding;
+// - currency and time zone of an account are fixed once set (CONFLICT): periods and money of
+//   past invoices depend on them.
+import type { Plan, PlanVersion } from '../rating/plan.ts';
+import type { BillingPeriod, RatingInput } from '../rating/types.ts';
+
+export interface PlanAssignment {
+  planId: string;
+  /** Effective from, epoch ms. */
+  fromMs: number;
+}
+
+export interface AccountView {
+  id: string;
+  name?: string;
+  currency: string;
+  timeZone: string;
+  /** Plan history, oldest first; the last one with fromMs <= now is current. */
+  plans: PlanAssignment[];
+  /** Devices currently assigned (at `nowMs` of the call). */
+  devices: string[];
+}
+
+export interface DeviceAssignment {
+  /** null: the device left every account from this time. */
+  accountId: string | null;
+  /** A device-level plan overriding the account's plan; null: the account's plan. */
+  planId: string | null;
+  fromMs: number;
+}
+
+export interface DeviceView {
+  id: string;
+  /** Assignment history, oldest first. */
+  assignments: DeviceAssignment[];
+}
+
+export interface PutAccountInput {
+  id: string;
+  name?: string;
+  currency: string;
+  timeZone: string;
+  /** The plan from `planFromMs` on (appended to the history when it differs from the current). */
+  planId: string;
+  /** Default: epoch 0 for a new account, `nowMs` for a change. */
+  planFromMs?: number;
+}
+
+export interface PutDeviceInput {
+  id: string;
+  accountId: string | null;
+  planId?: string | null;
+  /** Default: epoch 0 for a device's first assignment, `nowMs` for a change. */
+  fromMs?: number;
+}
+
+export interface PutResult<T> {
+  /** false when the request changed nothing (same document / same assignment): idempotent PUT. */
+  changed: boolean;
+  value: T;
+}
+
+export interface CatalogStore {
+  /**
+   * Stores a new version of `plan.plan` unless its document equals the latest version
+   * (then `changed: false`). CONFLICT when the version would take effect inside a closed
+   * period of an account that uses the plan.
+   */
+  putPlan(plan: Plan, nowMs: number): Promise<PutResult<PlanVersion>>;
+  /** Latest version, or the given one. */
+  getPlan(id: string, version?: number): Promise<PlanVersion | undefined>;
+  listPlanVersions(id: string): Promise<PlanVersion[]>;
+  listPlans(): Promise<PlanVersion[]>;
+
+  /** INVALID_ARGUMENT for an unknown plan or a plan in another currency; CONFLICT as above. */
+  putAccount(input: PutAccountInput, nowMs: number): Promise<PutResult<AccountView>>;
+  getAccount(id: string, nowMs: number): Promise<AccountView | undefined>;
+  listAccounts(nowMs: number): Promise<AccountView[]>;
+
+  /** INVALID_ARGUMENT for an unknown account or plan; CONFLICT as above. */
+  putDevice(input: PutDeviceInput, nowMs: number): Promise<PutResult<DeviceView>>;
+  getDevice(id: string): Promise<DeviceView | undefined>;
+
+  /**
+   * Everything `rateAccount` needs: the account, every device assigned to it at some time in
+   * [period.startMs, min(period.endMs, asOfMs)), their segments (rating/segments.ts), their
+   * rollups in that span, raw records when a plan in use rounds per record, and the plan
+   * versions the segments name. NOT_FOUND when the account does not exist.
+   */
+  loadRatingInput(accountId: string, period: BillingPeriod, asOfMs?: number): Promise<RatingInput>;
+  /**
+   * Accounts the device belonged to at some time in [fromMs, toMs), in order of assignment
+   * (for /v1/devices/{id}/charges: a device that moved mid-period has charges in both).
+   */
+  accountsOfDevice(deviceId: string, fromMs: number, toMs: number): Promise<string[]>;
+}
