@@ -63,7 +63,10 @@ for (const target of dbTargets) {
       const { rows } = await store.sql.query<{ version: number; name: string }>(
         `SELECT version, name FROM schema_migrations ORDER BY version`,
       );
-      expect(rows).toEqual([{ version: 1, name: 'initial' }]);
+      expect(rows).toEqual([
+        { version: 1, name: 'initial' },
+        { version: 2, name: 'catalog' },
+      ]);
       await store.ready();
     });
 

@@ -51,8 +51,10 @@ interface Member {
   spans: Span[];
   active: boolean;
   bytes: number;
-  /** Per usage charge id: base-unit quantity (bytes or count). */
+  /** Per usage charge id: base-unit quantity (bytes or count), after per-record rounding. */
   usage: Map<string, Dec>;
+  /** Per usage charge id: the measured quantity, before any rounding. */
+  measured: Map<string, Dec>;
   /** Per peak charge id: bucket → [in, out] bytes. */
   series: Map<string, Map<number, [number, number]>>;
 }
@@ -70,9 +72,15 @@ interface DraftLine extends Omit<InvoiceLine, 'line' | 'amount'> {
 }
 
 interface RunOptions {
-  /** Usage quantities are multiplied by this (projection of an open period); 1 otherwise. */
-  scale: Dec;
+  /**
+   * Usage quantities are multiplied by num / den (projection of an open period: period length
+   * over time elapsed); 1/1 otherwise. Multiplied first, divided last, so a steady pace
+   * projects to an exact figure instead of one a 60-digit quotient pushes over a boundary.
+   */
+  scale: { num: Dec; den: Dec };
 }
+
+const UNSCALED = { num: new Dec(1), den: new Dec(1) };
 
 const byTime = (a: Span, b: Span) => a[0] - b[0];
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -84,7 +92,7 @@ export function rateAccount(input: RatingInput): Invoice {
   const clock = new LocalClock(account.timeZone);
   const groups = buildGroups(input, clock);
 
-  const draft = rateGroups(input, groups, clock, { scale: new Dec(1) });
+  const draft = rateGroups(input, groups, clock, { scale: UNSCALED });
   const lines: InvoiceLine[] = draft.map((d, i) =>
     orderLine(i + 1, d, money(roundTo(d.exact, decimals, planOf(d).amount_rounding), decimals)),
   );
@@ -139,7 +147,9 @@ export function rateAccount(input: RatingInput): Invoice {
   if (open) {
     const elapsed = (input.asOfMs ?? period.endMs) - period.startMs;
     const scale =
-      elapsed > 0 ? new Dec(period.endMs - period.startMs).dividedBy(elapsed) : new Dec(1);
+      elapsed > 0
+        ? { num: new Dec(period.endMs - period.startMs), den: new Dec(elapsed) }
+        : UNSCALED;
     const projected = rateGroups(input, groups, clock, { scale });
     invoice.projected_total = money(
       sum(projected.map((d) => roundTo(d.exact, decimals, planOf(d).amount_rounding))),
@@ -203,7 +213,15 @@ function buildGroups(input: RatingInput, clock: LocalClock): Map<string, Group> 
     const g = groupOf(s);
     let m = g.members.get(d.deviceId);
     if (!m) {
-      m = { device: d, spans: [], active: false, bytes: 0, usage: new Map(), series: new Map() };
+      m = {
+        device: d,
+        spans: [],
+        active: false,
+        bytes: 0,
+        usage: new Map(),
+        measured: new Map(),
+        series: new Map(),
+      };
       g.members.set(d.deviceId, m);
     }
     m.spans.push([s.fromMs, s.toMs]);
@@ -213,6 +231,14 @@ function buildGroups(input: RatingInput, clock: LocalClock): Map<string, Group> 
     if (g.accountSpans.length === 0)
       g.accountSpans = union([...g.members.values()].flatMap((m) => m.spans));
   for (const d of input.devices) aggregateDevice(d, groups, clock);
+  // "Active" is a property of the device in the period (it reported any usage under this
+  // account), not of one plan version's part: a device active after a mid-month plan change
+  // is a monthly active device in every part.
+  for (const d of input.devices) {
+    const members = [...groups.values()].flatMap((g) => g.members.get(d.deviceId) ?? []);
+    const active = members.some((m) => m.active);
+    for (const m of members) m.active = active;
+  }
   return groups;
 }
 
@@ -313,6 +339,7 @@ function aggregateDevice(d: DeviceInput, groups: Map<string, Group>, clock: Loca
   for (const { g } of spans) if (!prepared.has(g)) prepared.set(g, prepare(g.version.plan, clock));
 
   const usageSums = new Map<Member, Map<string, { n: number; d: Dec }>>();
+  const measuredSums = new Map<Member, Map<string, { n: number; d: Dec }>>();
   for (const s of d.samples) {
     const e = spanIndex(spans, s.bucketMs);
     if (!e) continue;
@@ -348,19 +375,26 @@ function aggregateDevice(d: DeviceInput, groups: Map<string, Group>, clock: Loca
     if (!p) continue;
     let sums = usageSums.get(e.m);
     if (!sums) usageSums.set(e.m, (sums = new Map()));
+    let measured = measuredSums.get(e.m);
+    if (!measured) measuredSums.set(e.m, (measured = new Map()));
     for (const { c, f, base } of p.usage) {
       const rr = c.rounding?.per_record;
       if (!rr) continue;
       if (!f.matches(r.dims, undefined, bucketOf(instant))) continue;
       const q = meterOf(c.meter, r);
+      addUsage(measured, c.id, q);
       addUsage(sums, c.id, roundToIncrement(new Dec(q.toString()), base(rr.increment), rr.mode));
     }
   }
+  const total = (v: { n: number; d: Dec }, id: string) => {
+    if (!Number.isSafeInteger(v.n))
+      throw new RatingError(`usage of ${d.deviceId} for ${id} is too large to sum exactly`);
+    return v.d.plus(v.n);
+  };
   for (const [m, sums] of usageSums)
     for (const [id, v] of sums) {
-      if (!Number.isSafeInteger(v.n))
-        throw new RatingError(`usage of ${d.deviceId} for ${id} is too large to sum exactly`);
-      m.usage.set(id, v.d.plus(v.n));
+      m.usage.set(id, total(v, id));
+      m.measured.set(id, total(measuredSums.get(m)?.get(id) ?? v, id));
     }
 }
 
@@ -462,13 +496,14 @@ class GroupContext {
    * allowances are cut to whole base units (bytes; counts to 6 decimals), rounding down, so
    * they print as finite decimals and never grant a fraction of a byte.
    */
-  allowance(c: UsageCharge, unit: string, spans: Span[]): Dec {
+  allowance(c: UsageCharge, unit: string, spansList: Span[][]): Dec {
     const f = unitFactor(unit, this.plan.units);
     const inc = c.included;
     if (!inc) return ZERO;
     const full = this.toUnitFn(unit)(inc.quantity);
-    if (!inc.prorate) return full;
-    const baseUnits = full.times(f).times(this.share(spans));
+    if (!inc.prorate) return full.times(spansList.length);
+    // A pool is the sum of its devices' exact shares, cut once.
+    const baseUnits = sum(spansList.map((spans) => full.times(f).times(this.share(spans))));
     const places = c.meter.startsWith('meters.') ? 6 : 0;
     return roundTo(baseUnits, places, 'down').dividedBy(f);
   }
@@ -480,18 +515,19 @@ class GroupContext {
   }
 
   usage(c: UsageCharge, members: Member[]): DraftLine[] {
-    const unit = c.meter.startsWith('meters.') ? '1' : (c.unit ?? 'B');
+    const unit = chargeUnit(c);
     const toUnit = this.toUnitFn(unit);
     const description =
       c.description ??
       `${c.meter === 'total' ? 'Data' : c.meter === 'up' ? 'Data up' : c.meter === 'down' ? 'Data down' : c.meter.slice(7)} (${c.id})`;
     const rate = (
       raw: Dec,
+      measured: Dec,
       included: Dec | undefined,
       spans: Span[],
       device?: string,
     ): DraftLine[] => {
-      const scaled = raw.times(this.o.scale);
+      const scaled = raw.times(this.o.scale.num).dividedBy(this.o.scale.den);
       let q = scaled.dividedBy(unitFactor(unit, this.plan.units));
       if (included) q = Dec.max(ZERO, q.minus(included));
       const pr = c.rounding?.per_period;
@@ -499,26 +535,30 @@ class GroupContext {
       return this.priced(price(q, c.pricing, unit, toUnit), {
         ...this.base(spans, { kind: 'usage', charge: c.id, description, meter: c.meter }),
         ...(device !== undefined ? { device } : {}),
-        raw_quantity: plain(scaled),
+        raw_quantity: plain(measured.times(this.o.scale.num).dividedBy(this.o.scale.den)),
         unit,
         ...(included ? { included: plain(included) } : {}),
         ...(c.included?.prorate ? { prorated_days: this.days(spans) } : {}),
       });
     };
-    const allowance = (spans: Span[]) => (c.included ? this.allowance(c, unit, spans) : undefined);
+    const allowance = (spansList: Span[][]) =>
+      c.included ? this.allowance(c, unit, spansList) : undefined;
 
     if (c.scope === 'device') {
       return members.flatMap((m) => {
         const raw = m.usage.get(c.id) ?? ZERO;
-        return raw.isZero() ? [] : rate(raw, allowance(m.spans), m.spans, m.device.deviceId);
+        const measured = m.measured.get(c.id) ?? ZERO;
+        return raw.isZero() && measured.isZero()
+          ? []
+          : rate(raw, measured, allowance([m.spans]), m.spans, m.device.deviceId);
       });
     }
     const raw = sum(members.map((m) => m.usage.get(c.id) ?? ZERO));
-    let included: Dec | undefined;
-    if (c.included?.pooled)
-      included = sum(members.filter((m) => m.active).map((m) => allowance(m.spans) ?? ZERO));
-    else included = allowance(this.g.accountSpans);
-    return rate(raw, included, this.g.accountSpans);
+    const measured = sum(members.map((m) => m.measured.get(c.id) ?? ZERO));
+    const included = c.included?.pooled
+      ? allowance(members.filter((m) => m.active).map((m) => m.spans))
+      : allowance([this.g.accountSpans]);
+    return rate(raw, measured, included, this.g.accountSpans);
   }
 
   peak(c: PeakCharge, members: Member[]): DraftLine[] {
@@ -532,8 +572,7 @@ class GroupContext {
       spans: Span[],
       device?: string,
     ): DraftLine[] => {
-      const fig = this.figure(c, series, spans);
-      const exactRate = new Dec(fig.rate_bps);
+      const { figure: fig, rate: exactRate } = this.figure(c, series, spans);
       let q = roundTo(
         exactRate.dividedBy(unitFactor(unit, 'decimal')),
         c.rate_decimals,
@@ -568,7 +607,12 @@ class GroupContext {
     return rate(summed, this.g.accountSpans);
   }
 
-  private figure(c: PeakCharge, series: Map<number, [number, number]>, spans: Span[]): PeakFigure {
+  /** The figure as reported (rate to 0.001 bps) and the rate at full precision for pricing. */
+  private figure(
+    c: PeakCharge,
+    series: Map<number, [number, number]>,
+    spans: Span[],
+  ): { figure: PeakFigure; rate: Dec } {
     const expected = spans.reduce((n, [from, to]) => n + expectedSamples(from, to), 0);
     const buckets = [...series.keys()].sort((a, b) => a - b);
     const values = (dir: 'in' | 'out' | 'sum') =>
@@ -598,13 +642,16 @@ class GroupContext {
       result = selected === 'out' ? b : a;
     } else result = one(c.direction === 'sum' ? 'sum' : c.direction);
     return {
-      method: c.method,
-      direction: c.direction,
-      rate_bps: plain(roundTo(result.rate, 3, 'half_even')),
-      samples_observed: buckets.length,
-      samples_expected: expected,
-      ...(result.rank !== undefined ? { rank: result.rank } : {}),
-      ...(selected ? { selected } : {}),
+      rate: result.rate,
+      figure: {
+        method: c.method,
+        direction: c.direction,
+        rate_bps: plain(roundTo(result.rate, 3, 'half_even')),
+        samples_observed: buckets.length,
+        samples_expected: expected,
+        ...(result.rank !== undefined ? { rank: result.rank } : {}),
+        ...(selected ? { selected } : {}),
+      },
     };
   }
 
@@ -727,7 +774,7 @@ class GroupContext {
       ...(p.tier !== undefined ? { tier: p.tier } : {}),
       rated_quantity: plain(p.quantity),
       unit: p.unit ?? base.unit,
-      unit_price: plain(p.unitPrice),
+      unit_price: p.unitPrice,
       exact: p.amount,
     }));
   }
@@ -738,46 +785,51 @@ function allowances(
   input: RatingInput,
 ): NonNullable<Invoice['allowances']> {
   const out: NonNullable<Invoice['allowances']> = [];
-  const period = input.period;
   const clock = new LocalClock(input.account.timeZone);
   for (const g of groups.values()) {
     const plan = g.version.plan;
-    const ctx = new GroupContext(input, g, clock, { scale: new Dec(1) });
+    const ctx = new GroupContext(input, g, clock, { scale: UNSCALED });
+    const members = [...g.members.values()].sort((a, b) =>
+      cmp(a.device.deviceId, b.device.deviceId),
+    );
     for (const c of plan.charges) {
       if (c.type !== 'usage' || !c.included) continue;
-      const unit = c.meter.startsWith('meters.') ? '1' : (c.unit ?? 'B');
+      const unit = chargeUnit(c);
       const f = unitFactor(unit, plan.units);
-      const inc = new Dec(c.included.quantity.value)
-        .times(unitFactor(c.included.quantity.unit ?? unit, plan.units))
-        .dividedBy(f);
-      const share = (spans: Span[]) =>
-        c.included?.prorate ? new Dec(ctx.days(spans)).dividedBy(period.days) : new Dec(1);
-      const members = [...g.members.values()].sort((a, b) =>
-        cmp(a.device.deviceId, b.device.deviceId),
-      );
+      const used = (ms: Member[]) =>
+        plain(sum(ms.map((m) => m.usage.get(c.id) ?? ZERO)).dividedBy(f));
       if (c.scope === 'device')
         for (const m of members)
           out.push({
             charge: c.id,
             device: m.device.deviceId,
-            used: plain((m.usage.get(c.id) ?? ZERO).dividedBy(f)),
-            included: plain(inc.times(share(m.spans))),
+            used: used([m]),
+            included: plain(ctx.allowance(c, unit, [m.spans])),
             unit,
           });
       else
         out.push({
           charge: c.id,
-          used: plain(sum(members.map((m) => m.usage.get(c.id) ?? ZERO)).dividedBy(f)),
+          used: used(members),
           included: plain(
-            c.included.pooled
-              ? sum(members.filter((m) => m.active).map((m) => inc.times(share(m.spans))))
-              : inc.times(share(g.accountSpans)),
+            ctx.allowance(
+              c,
+              unit,
+              c.included.pooled
+                ? members.filter((m) => m.active).map((m) => m.spans)
+                : [g.accountSpans],
+            ),
           ),
           unit,
         });
     }
   }
   return out;
+}
+
+/** The unit of a usage charge's quantities: its byte unit, or 1 for count meters. */
+function chargeUnit(c: UsageCharge): string {
+  return c.meter.startsWith('meters.') ? '1' : (c.unit ?? 'B');
 }
 
 function summarize(

@@ -23,11 +23,16 @@ export function billingPeriod(label: string, timeZone: string): BillingPeriod {
   const m = PERIOD_RE.exec(label);
   if (!m) throw new PeriodError(`period must be YYYY-MM, not ${JSON.stringify(label)}`);
   if (!isValidTimeZone(timeZone)) throw new PeriodError(`unknown time zone ${timeZone}`);
-  const start = DateTime.fromObject(
-    { year: Number(m[1]), month: Number(m[2]), day: 1 },
+  // Each boundary is the first instant of the 1st in the zone, computed on its own: where
+  // midnight is skipped by a DST change (America/Asuncion, 1 October 2023) the day starts at
+  // 01:00, and "start + 1 month" would carry that hour into the next boundary.
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const start = DateTime.fromObject({ year, month, day: 1 }, { zone: timeZone });
+  const end = DateTime.fromObject(
+    { year: month === 12 ? year + 1 : year, month: month === 12 ? 1 : month + 1, day: 1 },
     { zone: timeZone },
   );
-  const end = start.plus({ months: 1 });
   return { label, startMs: start.toMillis(), endMs: end.toMillis(), days: start.daysInMonth ?? 30 };
 }
 

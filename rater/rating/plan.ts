@@ -96,8 +96,9 @@ const effectiveFrom = z
       /^\d{4}-\d{2}-\d{2}$/.test(s)
         ? !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
           new Date(`${s}T00:00:00Z`).toISOString().startsWith(s)
-        : /^\d{4}-\d{2}-\d{2}T/.test(s) && Number.isFinite(Date.parse(s)),
-    'effective_from must be a date (YYYY-MM-DD, midnight in the account time zone) or an RFC 3339 time',
+        : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(s) &&
+          Number.isFinite(Date.parse(s)),
+    'effective_from must be a date (YYYY-MM-DD, midnight in the account time zone) or an RFC 3339 time with Z or an offset',
   );
 
 const rounding = z
@@ -308,36 +309,51 @@ export const planSchema = z
     cap: z.array(limit).default([]),
   })
   .strict()
-  .superRefine((p, ctx) => {
-    const seen = new Set<string>();
-    p.charges.forEach((c, i) => {
-      if (seen.has(c.id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['charges', i, 'id'],
-          message: `duplicate charge id ${c.id}`,
-        });
-      seen.add(c.id);
-      if (c.type === 'fixed') return;
-      for (const key of ['window', 'outside_window'] as const) {
-        const w = c.filter?.[key];
-        if (w !== undefined && !(w in p.windows))
+  // Cross-field checks run even when some fields failed (`when`), so one answer lists every
+  // problem; they skip the parts that did not parse (their issues are already listed).
+  .superRefine(
+    (p, ctx) => {
+      if (typeof p !== 'object' || p === null) return;
+      const failed = new Set(ctx.issues.map((i) => (i.path ?? []).slice(0, 2).join('.')));
+      if (!Array.isArray(p.charges) || failed.has('charges')) return;
+      const windowsOk = typeof p.windows === 'object' && !failed.has('windows');
+      const units = p.units === 'binary' ? 'binary' : 'decimal';
+      const seen = new Set<string>();
+      p.charges.forEach((c, i) => {
+        const id: unknown = (c as { id?: unknown } | null)?.id;
+        if (typeof id === 'string') {
+          if (seen.has(id))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['charges', i, 'id'],
+              message: `duplicate charge id ${id}`,
+            });
+          seen.add(id);
+        }
+        if (failed.has(`charges.${i}`)) return;
+        if (c.type === 'fixed') return;
+        for (const key of ['window', 'outside_window'] as const) {
+          const w = c.filter?.[key];
+          if (windowsOk && w !== undefined && !Object.hasOwn(p.windows, w))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['charges', i, 'filter', key],
+              message: `unknown window ${w}; define it under windows`,
+            });
+        }
+        if (c.type === 'usage' && c.included?.pooled && c.scope !== 'account')
           ctx.addIssue({
             code: 'custom',
-            path: ['charges', i, 'filter', key],
-            message: `unknown window ${w}; define it under windows`,
+            path: ['charges', i, 'included', 'pooled'],
+            message: 'a pooled allowance is shared by the account: set scope: account',
           });
-      }
-      if (c.type === 'usage' && c.included?.pooled && c.scope !== 'account')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['charges', i, 'included', 'pooled'],
-          message: 'a pooled allowance is shared by the account: set scope: account',
-        });
-      if (c.type === 'usage') checkUsageUnits(c, i, ctx);
-      else checkPeakUnits(c, i, ctx);
-    });
-  });
+        if (c.type === 'usage') checkUsageUnits(c, i, ctx);
+        else checkPeakUnits(c, i, ctx);
+        checkTierOrder(c, i, units, ctx);
+      });
+    },
+    { when: () => true },
+  );
 
 export type Plan = z.output<typeof planSchema>;
 export type Charge = Plan['charges'][number];
@@ -409,7 +425,6 @@ function checkUsageUnits(c: UsageCharge, i: number, ctx: z.RefinementCtx): void 
         message: 'a rounding increment must be above 0',
       });
   }
-  checkTierOrder(c, i, ctx);
 }
 
 function checkPeakUnits(c: PeakCharge, i: number, ctx: z.RefinementCtx): void {
@@ -426,21 +441,22 @@ function checkPeakUnits(c: PeakCharge, i: number, ctx: z.RefinementCtx): void {
       path: ['charges', i, 'pricing', 'size'],
       message: 'package size must be above 0',
     });
-  checkTierOrder(c, i, ctx);
 }
 
-/** Tier bounds must rise; compared after unit conversion by the caller-independent rule below. */
-function checkTierOrder(c: UsageCharge | PeakCharge, i: number, ctx: z.RefinementCtx): void {
+/** Tier bounds must rise, compared in base units with the plan's own units. */
+function checkTierOrder(
+  c: UsageCharge | PeakCharge,
+  i: number,
+  units: 'decimal' | 'binary',
+  ctx: z.RefinementCtx,
+): void {
   const pr = c.pricing;
   if (pr.model !== 'graduated' && pr.model !== 'volume') return;
+  const chargeUnit = c.type === 'usage' ? (c.unit ?? 'B') : c.unit;
   let prev: Decimal | undefined;
   pr.tiers.forEach((t, j) => {
     if (!t.up_to) return;
-    // Bounds in mixed units are compared in bytes/bps with decimal units; a binary plan keeps the
-    // same order because every unit grows by the same factor in both systems.
-    const v = new Decimal(t.up_to.value).times(
-      unitFactor(t.up_to.unit ?? c.unit ?? 'B', 'decimal'),
-    );
+    const v = new Decimal(t.up_to.value).times(unitFactor(t.up_to.unit ?? chargeUnit, units));
     if (prev && !v.greaterThan(prev))
       ctx.addIssue({
         code: 'custom',
@@ -462,12 +478,19 @@ export function unitFactor(unit: string, units: 'decimal' | 'binary'): Decimal {
 
 const CURRENCIES = new Set<string>(Intl.supportedValuesOf('currency'));
 
-/** Digits after the decimal point in the currency's minor unit (EUR 2, JPY 0, KWD 3). */
+// ISO 4217 minor units where they are not 2. (Intl's digits follow CLDR, which differs for
+// some currencies, e.g. HUF and IDR; invoices follow the ISO standard.)
+// prettier-ignore
+const MINOR_UNITS: Record<string, number> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0,
+  UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
+
+/** Digits after the decimal point in the currency's ISO 4217 minor unit (EUR 2, JPY 0, KWD 3). */
 export function currencyDecimals(currency: string): number {
-  return (
-    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
-      .maximumFractionDigits ?? 2
-  );
+  return Object.hasOwn(MINOR_UNITS, currency) ? (MINOR_UNITS[currency] ?? 2) : 2;
 }
 
 export interface PlanProblem {

@@ -16,7 +16,8 @@ export interface PricedPart {
   quantity: Dec;
   /** For package: e.g. "package of 500 MB". */
   unit?: string;
-  unitPrice: Dec;
+  /** As written in the plan ("2.00" stays "2.00"). */
+  unitPrice: string;
   amount: Dec;
 }
 
@@ -32,7 +33,7 @@ export function price(quantity: Dec, pricing: Pricing, unit: string, toUnit: ToU
   switch (pricing.model) {
     case 'per_unit': {
       const p = new Dec(pricing.price);
-      return [{ quantity, unitPrice: p, amount: quantity.times(p) }];
+      return [{ quantity, unitPrice: pricing.price, amount: quantity.times(p) }];
     }
     case 'package': {
       const size = toUnit(pricing.size);
@@ -46,7 +47,7 @@ export function price(quantity: Dec, pricing: Pricing, unit: string, toUnit: ToU
         {
           quantity: packages,
           unit: `package of ${sizeLabel}`,
-          unitPrice: p,
+          unitPrice: pricing.price,
           amount: packages.times(p),
         },
       ];
@@ -82,7 +83,7 @@ function graduated(quantity: Dec, tiers: Tier[], unit: string, toUnit: ToUnit): 
     parts.push({
       tier: tierLabel(lower, upper, unit),
       quantity: inTier,
-      unitPrice: p,
+      unitPrice: t.price,
       amount: inTier.times(p).plus(flat),
     });
   }
@@ -101,7 +102,7 @@ function volume(quantity: Dec, tiers: Tier[], unit: string, toUnit: ToUnit): Pri
     {
       tier: tierLabel(hit.lower, hit.upper, unit),
       quantity,
-      unitPrice: p,
+      unitPrice: hit.t.price,
       amount: quantity.times(p).plus(flat),
     },
   ];

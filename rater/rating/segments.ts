@@ -29,18 +29,24 @@ function inForce<T extends { fromMs: number }>(sorted: T[], t: number): T | unde
   return found;
 }
 
+/**
+ * The version in force at `t`: the highest version number whose effective time has come. A
+ * new version supersedes every older one from its effective time on, even one dated later
+ * (a correction dated 25 November replaces a version that was to start on 1 December).
+ */
 export function planVersionAt(
   versions: PlanVersion[],
   t: number,
   timeZone: string,
 ): PlanVersion | undefined {
-  let best: { v: PlanVersion; at: number } | undefined;
-  for (const v of versions) {
-    const at = effectiveInstant(v.plan.effective_from, timeZone);
-    if (at > t) continue;
-    if (!best || at > best.at || (at === best.at && v.version > best.v.version)) best = { v, at };
-  }
-  return best?.v;
+  let best: PlanVersion | undefined;
+  for (const v of versions)
+    if (
+      effectiveInstant(v.plan.effective_from, timeZone) <= t &&
+      (!best || v.version > best.version)
+    )
+      best = v;
+  return best;
 }
 
 export function buildSegments(i: SegmentInputs): Segment[] {

@@ -11,6 +11,13 @@ export type StorageErrorCode =
   | 'OUT_OF_RANGE'
   /** A caller passed something the store cannot accept (unknown URL scheme, bad step, …). */
   | 'INVALID_ARGUMENT'
+  /** The thing asked for does not exist (e.g. the account of an invoice). */
+  | 'NOT_FOUND'
+  /**
+   * The request contradicts what is stored: a change inside a closed billing period, another
+   * currency or time zone for an account.
+   */
+  | 'CONFLICT'
   /** Any other database error (a bug or a broken schema): not worth retrying blindly. */
   | 'DB_ERROR';
 

@@ -1,9 +1,10 @@
 // Every migration, in version order. Append new ones here.
 import type { Migration } from './types.ts';
 import { initial } from './001_initial.ts';
+import { catalog } from './002_catalog.ts';
 
 export type { Migration, MigrationCaps } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, catalog];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

@@ -1,0 +1,285 @@
+// Reading the catalog tables, and gathering a RatingInput: one statement per table whatever the
+// number of devices (a month of one account can be 1,000 devices × 8,640 rollup rows), and
+// little work per row.
+import type { Plan, PlanVersion } from '../rating/plan.ts';
+import { buildSegments } from '../rating/segments.ts';
+import type {
+  BillingPeriod,
+  DeviceInput,
+  RatingInput,
+  RawRecord,
+  Sample,
+} from '../rating/types.ts';
+import { byTime, roundsPerRecord, type HistoryEntry } from './catalog-rules.ts';
+import { StorageError } from './errors.ts';
+import { parseMetersText } from './meters-text.ts';
+import type { SqlClient } from './sql.ts';
+
+export interface AccountRow {
+  account_id: string;
+  name: string | null;
+  currency: string;
+  time_zone: string;
+}
+
+export interface PlanEntry extends HistoryEntry {
+  planId: string;
+}
+
+export interface AssignmentEntry extends HistoryEntry {
+  accountId: string | null;
+  planId: string | null;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Epoch milliseconds of a timestamptz column, exact (extract returns numeric). */
+const msOf = (col: string): string => `(extract(epoch FROM ${col}) * 1000)::int8`;
+
+/** An int8 from the database (a decimal string) as a number, refusing to round. */
+function int(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n))
+    throw new StorageError('OUT_OF_RANGE', `${what} ${text} exceeds Number.MAX_SAFE_INTEGER`);
+  return n;
+}
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function groupBy<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
+}
+
+export async function readAccount(tx: SqlClient, id: string): Promise<AccountRow | undefined> {
+  const { rows } = await tx.query<AccountRow>(
+    `SELECT account_id, name, currency, time_zone FROM accounts WHERE account_id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** Every version of the given plans, oldest first per plan. */
+export async function loadPlanVersions(
+  tx: SqlClient,
+  planIds: readonly string[],
+): Promise<Map<string, PlanVersion[]>> {
+  if (planIds.length === 0) return new Map();
+  const { rows } = await tx.query<{ plan_id: string; version: number; document: Plan }>(
+    `SELECT plan_id, version, document FROM plan_versions
+     WHERE plan_id = ANY($1::text[]) ORDER BY plan_id, version`,
+    [[...planIds]],
+  );
+  return groupBy(
+    rows.map((r): PlanVersion => ({ id: r.plan_id, version: r.version, plan: r.document })),
+    (v) => v.id,
+  );
+}
+
+/** Plan histories of the given accounts (all accounts when null), oldest first. */
+export async function loadAccountPlans(
+  tx: SqlClient,
+  accountIds: readonly string[] | null,
+): Promise<Map<string, PlanEntry[]>> {
+  const { rows } = await tx.query<{ account_id: string; seq: number; plan_id: string; ms: string }>(
+    `SELECT account_id, seq, plan_id, ${msOf('effective_at')} AS ms FROM account_plans
+     WHERE $1::text[] IS NULL OR account_id = ANY($1::text[])`,
+    [accountIds === null ? null : [...accountIds]],
+  );
+  const byAccount = groupBy(rows, (r) => r.account_id);
+  const out = new Map<string, PlanEntry[]>();
+  for (const [id, list] of byAccount)
+    out.set(
+      id,
+      byTime(
+        list.map((r) => ({ seq: r.seq, planId: r.plan_id, fromMs: int(r.ms, 'effective time') })),
+      ),
+    );
+  return out;
+}
+
+interface AssignmentRow {
+  device_id: string;
+  seq: number;
+  account_id: string | null;
+  plan_id: string | null;
+  ms: string;
+}
+
+function histories(rows: readonly AssignmentRow[]): Map<string, AssignmentEntry[]> {
+  const out = new Map<string, AssignmentEntry[]>();
+  for (const [id, list] of groupBy(rows, (r) => r.device_id))
+    out.set(
+      id,
+      byTime(
+        list.map((r) => ({
+          seq: r.seq,
+          accountId: r.account_id,
+          planId: r.plan_id,
+          fromMs: int(r.ms, 'effective time'),
+        })),
+      ),
+    );
+  return out;
+}
+
+/** Assignment histories of the given devices, oldest first. */
+export async function loadDeviceHistories(
+  tx: SqlClient,
+  deviceIds: readonly string[],
+): Promise<Map<string, AssignmentEntry[]>> {
+  const { rows } = await tx.query<AssignmentRow>(
+    `SELECT device_id, seq, account_id, plan_id, ${msOf('effective_at')} AS ms
+     FROM device_assignments WHERE device_id = ANY($1::text[])`,
+    [[...deviceIds]],
+  );
+  return histories(rows);
+}
+
+/** See CatalogStore.loadRatingInput; undefined when the account does not exist. */
+export async function loadRatingInput(
+  tx: SqlClient,
+  accountId: string,
+  period: BillingPeriod,
+  asOfMs: number | undefined,
+): Promise<RatingInput | undefined> {
+  const row = await readAccount(tx, accountId);
+  if (!row) return undefined;
+  const account = {
+    id: row.account_id,
+    ...(row.name === null ? {} : { name: row.name }),
+    currency: row.currency,
+    timeZone: row.time_zone,
+  };
+  const fromMs = period.startMs;
+  const toMs = Math.min(period.endMs, asOfMs ?? Infinity);
+  const input: RatingInput = {
+    account,
+    period,
+    // Only an open period has an "as of": a closed one is rated whole and final.
+    ...(asOfMs !== undefined && asOfMs < period.endMs ? { asOfMs } : {}),
+    plans: {},
+    devices: [],
+  };
+  if (toMs <= fromMs) return input;
+
+  // Histories: the account's plans, and the whole history of every device that ever named the
+  // account (segments need the assignments before and after each stay in this account).
+  const accountPlans = (await loadAccountPlans(tx, [accountId])).get(accountId) ?? [];
+  const { rows: assignmentRows } = await tx.query<AssignmentRow>(
+    `SELECT device_id, seq, account_id, plan_id, ${msOf('effective_at')} AS ms
+     FROM device_assignments
+     WHERE device_id IN (SELECT device_id FROM device_assignments WHERE account_id = $1)`,
+    [accountId],
+  );
+  const deviceHistories = histories(assignmentRows);
+  const planIds = new Set(accountPlans.map((p) => p.planId));
+  for (const r of assignmentRows)
+    if (r.account_id === accountId && r.plan_id !== null) planIds.add(r.plan_id);
+  const planVersions = Object.fromEntries(await loadPlanVersions(tx, [...planIds]));
+
+  const devices = new Map<string, DeviceInput>();
+  for (const deviceId of [...deviceHistories.keys()].sort(byCodeUnits)) {
+    const segments = buildSegments({
+      accountId,
+      timeZone: account.timeZone,
+      fromMs,
+      toMs,
+      accountPlans,
+      assignments: deviceHistories.get(deviceId) ?? [],
+      planVersions,
+    });
+    if (segments.length === 0) continue;
+    devices.set(deviceId, { deviceId, segments, samples: [] });
+    for (const s of segments) {
+      const version = planVersions[s.planId]?.find((v) => v.version === s.planVersion);
+      if (version) input.plans[`${s.planId}@${s.planVersion}`] = version;
+    }
+  }
+  input.devices = [...devices.values()];
+  if (devices.size === 0) return input;
+
+  await loadSamples(tx, devices, fromMs, toMs);
+  if (Object.values(input.plans).some((v) => roundsPerRecord(v.plan)))
+    await loadRecords(tx, devices, fromMs, toMs);
+  return input;
+}
+
+/** Adds the usage_5m rows with bucket in [fromMs, toMs) to `devices`' samples, in any order. */
+async function loadSamples(
+  tx: SqlClient,
+  devices: Map<string, DeviceInput>,
+  fromMs: number,
+  toMs: number,
+): Promise<void> {
+  const { rows } = await tx.query<{
+    device_id: string;
+    ms: string;
+    dims: Record<string, string>;
+    up: string;
+    down: string;
+    records: string;
+    meters: string;
+  }>(
+    `SELECT device_id, ${msOf('bucket')} AS ms, dims, up, down, records,
+            meters::text AS meters
+     FROM usage_5m
+     WHERE device_id = ANY($1::text[]) AND bucket >= $2::timestamptz AND bucket < $3::timestamptz`,
+    [[...devices.keys()], iso(fromMs), iso(toMs)],
+  );
+  for (const r of rows) {
+    const sample: Sample = {
+      bucketMs: int(r.ms, 'bucket'),
+      dims: r.dims,
+      up: int(r.up, 'up bytes'),
+      down: int(r.down, 'down bytes'),
+      records: int(r.records, 'record count'),
+      meters: parseMetersText(r.meters),
+    };
+    devices.get(r.device_id)?.samples.push(sample);
+  }
+}
+
+/**
+ * Sets `records` of every device to its usage_records whose interval ends (ts) in
+ * (fromMs, toMs], in any order: the rating engine places a record at ts - 1 ms, the rule the
+ * 5-minute rollups follow (a record ending exactly at 00:00 belongs to the day before).
+ */
+async function loadRecords(
+  tx: SqlClient,
+  devices: Map<string, DeviceInput>,
+  fromMs: number,
+  toMs: number,
+): Promise<void> {
+  const { rows } = await tx.query<{
+    device_id: string;
+    ms: string;
+    dims: Record<string, string>;
+    up: string;
+    down: string;
+    meters: string;
+  }>(
+    `SELECT device_id, ${msOf('ts')} AS ms, dims, up, down, meters::text AS meters
+     FROM usage_records
+     WHERE device_id = ANY($1::text[]) AND ts > $2::timestamptz AND ts <= $3::timestamptz`,
+    [[...devices.keys()], iso(fromMs), iso(toMs)],
+  );
+  const records = new Map<string, RawRecord[]>();
+  for (const d of devices.values()) records.set(d.deviceId, (d.records = []));
+  for (const r of rows) {
+    const record: RawRecord = {
+      tsMs: int(r.ms, 'record time'),
+      dims: r.dims,
+      up: int(r.up, 'up bytes'),
+      down: int(r.down, 'down bytes'),
+      meters: parseMetersText(r.meters),
+    };
+    records.get(r.device_id)?.push(record);
+  }
+}
