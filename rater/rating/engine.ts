@@ -73,14 +73,12 @@ interface DraftLine extends Omit<InvoiceLine, 'line' | 'amount'> {
 
 interface RunOptions {
   /**
-   * Usage quantities are multiplied by num / den (projection of an open period: period length
-   * over time elapsed); 1/1 otherwise. Multiplied first, divided last, so a steady pace
-   * projects to an exact figure instead of one a 60-digit quotient pushes over a boundary.
+   * Project an open period to its end: each device's usage is scaled by the time its
+   * assignment will have run by the period end over the time it has run so far (a device that
+   * joined mid-month is not diluted over the whole month; one that already left is not scaled).
    */
-  scale: { num: Dec; den: Dec };
+  project: boolean;
 }
-
-const UNSCALED = { num: new Dec(1), den: new Dec(1) };
 
 const byTime = (a: Span, b: Span) => a[0] - b[0];
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -92,7 +90,7 @@ export function rateAccount(input: RatingInput): Invoice {
   const clock = new LocalClock(account.timeZone);
   const groups = buildGroups(input, clock);
 
-  const draft = rateGroups(input, groups, clock, { scale: UNSCALED });
+  const draft = rateGroups(input, groups, clock, { project: false });
   const lines: InvoiceLine[] = draft.map((d, i) =>
     orderLine(i + 1, d, money(roundTo(d.exact, decimals, planOf(d).amount_rounding), decimals)),
   );
@@ -145,12 +143,7 @@ export function rateAccount(input: RatingInput): Invoice {
     total: money(total, decimals),
   };
   if (open) {
-    const elapsed = (input.asOfMs ?? period.endMs) - period.startMs;
-    const scale =
-      elapsed > 0
-        ? { num: new Dec(period.endMs - period.startMs), den: new Dec(elapsed) }
-        : UNSCALED;
-    const projected = rateGroups(input, groups, clock, { scale });
+    const projected = rateGroups(input, groups, clock, { project: true });
     invoice.projected_total = money(
       sum(projected.map((d) => roundTo(d.exact, decimals, planOf(d).amount_rounding))),
       decimals,
@@ -514,6 +507,24 @@ class GroupContext {
       new Dec(q.value).times(unitFactor(q.unit ?? unit, this.plan.units)).dividedBy(f);
   }
 
+  /**
+   * A member's quantity as projected to the period end (RunOptions.project). Multiplied
+   * first, divided last, so a steady pace projects to an exact figure rather than one that a
+   * 60-digit quotient pushes over a package or increment boundary.
+   */
+  private projected(m: Member, q: Dec): Dec {
+    if (!this.o.project || q.isZero()) return q;
+    const asOf = this.input.asOfMs ?? this.period.endMs;
+    if (!m.spans.some(([, to]) => to >= asOf)) return q;
+    let sofar = 0;
+    let full = 0;
+    for (const [from, to] of m.spans) {
+      sofar += to - from;
+      full += (to >= asOf ? this.period.endMs : to) - from;
+    }
+    return sofar > 0 ? q.times(full).dividedBy(sofar) : q;
+  }
+
   usage(c: UsageCharge, members: Member[]): DraftLine[] {
     const unit = chargeUnit(c);
     const toUnit = this.toUnitFn(unit);
@@ -527,15 +538,14 @@ class GroupContext {
       spans: Span[],
       device?: string,
     ): DraftLine[] => {
-      const scaled = raw.times(this.o.scale.num).dividedBy(this.o.scale.den);
-      let q = scaled.dividedBy(unitFactor(unit, this.plan.units));
+      let q = raw.dividedBy(unitFactor(unit, this.plan.units));
       if (included) q = Dec.max(ZERO, q.minus(included));
       const pr = c.rounding?.per_period;
       if (pr) q = roundToIncrement(q, toUnit(pr.increment), pr.mode);
       return this.priced(price(q, c.pricing, unit, toUnit), {
         ...this.base(spans, { kind: 'usage', charge: c.id, description, meter: c.meter }),
         ...(device !== undefined ? { device } : {}),
-        raw_quantity: plain(measured.times(this.o.scale.num).dividedBy(this.o.scale.den)),
+        raw_quantity: plain(measured),
         unit,
         ...(included ? { included: plain(included) } : {}),
         ...(c.included?.prorate ? { prorated_days: this.days(spans) } : {}),
@@ -546,15 +556,15 @@ class GroupContext {
 
     if (c.scope === 'device') {
       return members.flatMap((m) => {
-        const raw = m.usage.get(c.id) ?? ZERO;
-        const measured = m.measured.get(c.id) ?? ZERO;
+        const raw = this.projected(m, m.usage.get(c.id) ?? ZERO);
+        const measured = this.projected(m, m.measured.get(c.id) ?? ZERO);
         return raw.isZero() && measured.isZero()
           ? []
           : rate(raw, measured, allowance([m.spans]), m.spans, m.device.deviceId);
       });
     }
-    const raw = sum(members.map((m) => m.usage.get(c.id) ?? ZERO));
-    const measured = sum(members.map((m) => m.measured.get(c.id) ?? ZERO));
+    const raw = sum(members.map((m) => this.projected(m, m.usage.get(c.id) ?? ZERO)));
+    const measured = sum(members.map((m) => this.projected(m, m.measured.get(c.id) ?? ZERO)));
     const included = c.included?.pooled
       ? allowance(members.filter((m) => m.active).map((m) => m.spans))
       : allowance([this.g.accountSpans]);
@@ -788,7 +798,7 @@ function allowances(
   const clock = new LocalClock(input.account.timeZone);
   for (const g of groups.values()) {
     const plan = g.version.plan;
-    const ctx = new GroupContext(input, g, clock, { scale: UNSCALED });
+    const ctx = new GroupContext(input, g, clock, { project: false });
     const members = [...g.members.values()].sort((a, b) =>
       cmp(a.device.deviceId, b.device.deviceId),
     );

@@ -12,10 +12,16 @@ export class PeriodError extends Error {
 }
 
 export function isValidTimeZone(tz: string): boolean {
-  // Only IANA names: Luxon (like PostgreSQL) would also take fixed offsets such as "UTC+3".
+  // Only IANA names (Europe/Berlin, UTC, EST5EDT, Etc/GMT+3): Luxon, like PostgreSQL, would
+  // also take fixed offsets such as "UTC+3", whose sign conventions differ and confuse.
   return (
-    /^[A-Za-z][A-Za-z_]*(\/[A-Za-z0-9_+-]+)*$/.test(tz) && DateTime.local({ zone: tz }).isValid
+    /^[A-Za-z][A-Za-z0-9_]*(\/[A-Za-z0-9_+-]+)*$/.test(tz) && DateTime.local({ zone: tz }).isValid
   );
+}
+
+/** The IANA name as the time zone database spells it ("europe/berlin" → "Europe/Berlin"). */
+export function canonicalTimeZone(tz: string): string {
+  return new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
 }
 
 /** The calendar month `label` (YYYY-MM) in `timeZone`. */

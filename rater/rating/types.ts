@@ -83,7 +83,7 @@ export type LineKind = 'usage' | 'peak' | 'fixed' | 'minimum' | 'cap';
 export interface PeakFigure {
   method: 'percentile' | 'max' | 'daily_peak_avg';
   direction: 'in' | 'out' | 'max' | 'sum';
-  /** The rate in bits per second, exact before the plan's rounding (decimal string). */
+  /** The rate in bits per second, to 0.001 bps (half-even); pricing uses the full rate. */
   rate_bps: string;
   /** Samples with data vs 5-minute intervals in the span rated. */
   samples_observed: number;

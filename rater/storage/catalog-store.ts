@@ -3,7 +3,7 @@
 // checked against the state of several tables) run one at a time and every check sees the
 // state it guards; a failed check rolls the whole change back.
 import { DEVICE_ID_RE } from '../../common/usage.ts';
-import { effectiveInstant, isValidTimeZone } from '../rating/period.ts';
+import { canonicalTimeZone, effectiveInstant, isValidTimeZone } from '../rating/period.ts';
 import { PLAN_ID_RE, type Plan, type PlanVersion } from '../rating/plan.ts';
 import type { BillingPeriod, RatingInput } from '../rating/types.ts';
 import type {
@@ -146,7 +146,10 @@ export class SqlCatalogStore implements CatalogStore {
     const planId = checkId(input.planId, 'plan');
     if (input.planFromMs !== undefined) checkTime(input.planFromMs, 'planFromMs');
     checkTime(nowMs, 'nowMs');
-    const account: AccountRef = { id, currency: input.currency, timeZone: input.timeZone };
+    // Stored as the time zone database spells it, so "europe/berlin" cannot later count as a
+    // different zone from "Europe/Berlin".
+    const timeZone = canonicalTimeZone(input.timeZone);
+    const account: AccountRef = { id, currency: input.currency, timeZone };
     const name = input.name ?? null;
 
     return this.write(`storing account ${id}`, async (tx) => {
