@@ -7,7 +7,7 @@ export function registerDemoCommand(program: Command): void {
     .description(
       'Run a rater, a collector and simulated devices locally for a short while, then print usage and charges',
     )
-    .option('--devices <n>', 'number of simulated devices', '36')
+    .option('--devices <n>', 'number of simulated devices', '12')
     .option('--seconds <n>', 'how long the devices publish', '20')
     .option(
       '--data-dir <dir>',

@@ -1,12 +1,17 @@
 // The `edgemeter` executable: wiring and signal handling only; each program lives in its folder.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { collectorOptions, loadCollectorConfig } from '../collector/config.ts';
 import { Collector } from '../collector/collector.ts';
 import { loadRaterConfig, raterOptions } from '../rater/config.ts';
 import { Rater } from '../rater/rater.ts';
+import { PlanValidationError } from '../rater/rating/plan.ts';
+import { ApiError, UsageError } from './api-client.ts';
+import { registerAccountsCommand, registerDevicesCommand } from './catalog.ts';
+import { registerChargesCommand } from './charges.ts';
 import { addConfigFlags, givenFlags, onShutdown } from './options.ts';
+import { problemLines, registerPlansCommand } from './plans.ts';
 import { registerUsageCommand } from './usage.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerConfigCommand } from './config-docs.ts';
@@ -14,7 +19,10 @@ import { registerConfigCommand } from './config-docs.ts';
 const program = new Command('edgemeter')
   .description('Usage metering and rating for IoT and telecom operators')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit with status 2 (like ConfigError), not commander's 1: scripts can tell a
+  // mistyped command from a failed request. Set before the subcommands, which inherit it.
+  .exitOverride();
 
 addConfigFlags(
   program
@@ -49,14 +57,33 @@ addConfigFlags(
 
 registerDemoCommand(program);
 registerUsageCommand(program);
+registerChargesCommand(program);
+registerPlansCommand(program);
+registerAccountsCommand(program);
+registerDevicesCommand(program);
 registerConfigCommand(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError) {
+  // Commander has printed its message (or the help) already.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof ConfigError || err instanceof UsageError) {
     console.error(`edgemeter: ${err.message}`);
     process.exit(2);
+  }
+  if (err instanceof ApiError) {
+    console.error(`edgemeter: ${err.code}: ${err.message}`);
+    if (err.problems.length > 0) console.error(problemLines(err.problems));
+    process.exit(1);
+  }
+  if (err instanceof PlanValidationError) {
+    const n = err.problems.length;
+    console.error(
+      `edgemeter: PLAN_INVALID: the plan does not validate (${n} problem${n === 1 ? '' : 's'})`,
+    );
+    console.error(problemLines(err.problems));
+    process.exit(1);
   }
   console.error(`edgemeter: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

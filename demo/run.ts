@@ -1,16 +1,21 @@
 // `edgemeter demo`: a rater on the embedded TimescaleDB, a collector, and a fleet of simulated
-// devices on free local ports; runs briefly, then prints per-device usage and charges.
-import { mkdtemp, rm } from 'node:fs/promises';
+// devices on free local ports. It applies the example plan through the rater's HTTP API (as a
+// billing team would), runs the devices briefly, then prints per-device usage and the real
+// invoices the rating engine produces.
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Decimal } from 'decimal.js';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../common/logger.ts';
 import { groupDigits, humanBytes, renderTable } from '../common/table.ts';
 import { loadCollectorConfig } from '../collector/config.ts';
 import { Collector } from '../collector/collector.ts';
 import { loadRaterConfig } from '../rater/config.ts';
 import { Rater } from '../rater/rater.ts';
-import { Simulator, fleet } from './simulator.ts';
+import { periodAt } from '../rater/rating/period.ts';
+import type { Invoice } from '../rater/rating/types.ts';
+import { renderInvoice } from '../cli/charges.ts';
+import { Simulator, fleet, type SimDevice } from './simulator.ts';
 
 export interface DemoOptions {
   devices: number;
@@ -19,9 +24,31 @@ export interface DemoOptions {
   out?: (line: string) => void;
 }
 
-/** Until the rating engine lands, the demo prices all traffic at one flat rate. */
-const DEMO_PRICE_PER_GB = new Decimal('2.00');
-const GB = new Decimal(1_000_000_000);
+export const DEMO_PLAN_FILE = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'examples',
+  'plans',
+  'iot-standard.yaml',
+);
+
+/** Two customers: a logistics fleet (routers, cameras) in Berlin, a utility's meters in Lisbon. */
+const ACCOUNTS = [
+  { id: 'acme-logistics', name: 'ACME Logistics', currency: 'EUR', time_zone: 'Europe/Berlin' },
+  { id: 'lisbon-utility', name: 'Lisbon Utility', currency: 'EUR', time_zone: 'Europe/Lisbon' },
+] as const;
+const accountOf = (d: SimDevice) => (d.profile === 'sensor' ? ACCOUNTS[1] : ACCOUNTS[0]);
+
+async function api(base: string, method: string, path: string, body?: string, type?: string) {
+  const res = await fetch(new URL(path, base), {
+    method,
+    headers: body === undefined ? {} : { 'content-type': type ?? 'application/json' },
+    ...(body === undefined ? {} : { body }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as unknown;
+}
 
 export async function runDemo(
   o: DemoOptions,
@@ -62,6 +89,35 @@ export async function runDemo(
   );
 
   const devices = fleet(o.devices);
+  const base = `http://127.0.0.1:${rater.httpPort}`;
+  const planText = await readFile(DEMO_PLAN_FILE, 'utf8');
+  const applied = (await api(
+    base,
+    'PUT',
+    '/v1/plans/iot-standard',
+    planText,
+    'application/yaml',
+  )) as {
+    version: number;
+  };
+  for (const a of ACCOUNTS)
+    await api(
+      base,
+      'PUT',
+      `/v1/accounts/${a.id}`,
+      JSON.stringify({
+        name: a.name,
+        currency: a.currency,
+        time_zone: a.time_zone,
+        plan: 'iot-standard',
+      }),
+    );
+  for (const d of devices)
+    await api(base, 'PUT', `/v1/devices/${d.id}`, JSON.stringify({ account: accountOf(d).id }));
+  out(
+    `  plan iot-standard v${applied.version} applied (examples/plans/iot-standard.yaml); ` +
+      `accounts ${ACCOUNTS.map((a) => a.id).join(', ')}; ${devices.length} devices assigned\n`,
+  );
   // Device time: the run covers the hours up to now, one 5-minute interval per tick.
   const ticksPerSecond = 2;
   const totalTicks = o.seconds * ticksPerSecond;
@@ -95,7 +151,6 @@ export async function runDemo(
   const rows: Array<Array<string | number>> = [];
   let stored = 0;
   let acked = 0;
-  let totalCharge = new Decimal(0);
   let mismatches = 0;
   for (const d of devices) {
     const truth = sim.truth.get(d.id);
@@ -109,12 +164,6 @@ export async function runDemo(
     const up = series.reduce((s, b) => s + b.up, 0);
     const down = series.reduce((s, b) => s + b.down, 0);
     const records = series.reduce((s, b) => s + b.records, 0);
-    const peakBps = series.reduce((m, b) => Math.max(m, ((b.up + b.down) * 8) / 300), 0);
-    const charge = new Decimal(up + down)
-      .div(GB)
-      .mul(DEMO_PRICE_PER_GB)
-      .toDecimalPlaces(2, Decimal.ROUND_HALF_EVEN);
-    totalCharge = totalCharge.plus(charge);
     stored += records;
     acked += truth.acked;
     if (records !== truth.acked || up !== truth.up || down !== truth.down) mismatches++;
@@ -128,41 +177,39 @@ export async function runDemo(
             : '';
     rows.push([
       d.id,
-      d.profile,
+      accountOf(d).id,
+      d.zone,
       d.protobuf ? 'protobuf' : 'json',
       records,
       humanBytes(up),
       humanBytes(down),
-      humanBytes(up + down),
-      `${(peakBps / 1e6).toFixed(2)} Mbit/s`,
-      `EUR ${charge.toFixed(2)}`,
+      truth.sms,
       note,
     ]);
   }
   out('');
   out(
     renderTable(
-      [
-        'device',
-        'profile',
-        'format',
-        'records',
-        'up',
-        'down',
-        'total',
-        'peak 5-min',
-        'charge',
-        'note',
-      ],
+      ['device', 'account', 'zone', 'format', 'records', 'up', 'down', 'sms', 'note'],
       rows,
-      [false, false, false, true, true, true, true, true, true, false],
+      [false, false, false, false, true, true, true, true, false],
     ),
   );
-  out('');
-  out(
-    `Charges use a flat demo price of EUR ${DEMO_PRICE_PER_GB.toFixed(2)} per GB (1 GB = 10^9 bytes), rounded half-even to the cent.`,
-  );
-  out(`Total: EUR ${totalCharge.toFixed(2)} for ${groupDigits(stored)} records.`);
+
+  // The invoices, as a billing team gets them: every period the device time touched.
+  const invoices: Invoice[] = [];
+  for (const a of ACCOUNTS) {
+    const labels = new Set([
+      periodAt(startMs, a.time_zone).label,
+      periodAt(sim.deviceNowMs, a.time_zone).label,
+    ]);
+    for (const label of labels)
+      invoices.push((await api(base, 'GET', `/v1/accounts/${a.id}/invoices/${label}`)) as Invoice);
+  }
+  for (const inv of invoices) {
+    out('');
+    out(renderInvoice(inv));
+  }
   if (rejectedAnswer)
     out(
       `\nThe invalid report was dead-lettered; the device was told on usage/${devices[1]?.id}/rejected:\n  ${rejectedAnswer}`,
@@ -172,6 +219,9 @@ export async function runDemo(
     ok
       ? `\n✔ Every acknowledged report (${groupDigits(acked)}) is stored exactly once; re-sent reports changed no total.`
       : `\n✘ ${mismatches} device(s) differ from what was acknowledged (acknowledged ${acked}, stored ${stored}).`,
+  );
+  out(
+    '  The invoices above are open (the month is still running): "so far" plus a projection to month end.',
   );
   out('\nNext: run a rater and a collector of your own — see "Run it for real" in README.md.');
 

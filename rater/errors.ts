@@ -3,6 +3,8 @@
 // with a generic message; the details go to the log, not to the caller.
 import { status } from '@grpc/grpc-js';
 import { errorCode, errorMessage } from '../common/errors.ts';
+import { PeriodError } from './rating/period.ts';
+import { PlanValidationError, type PlanProblem } from './rating/plan.ts';
 
 export const RATER_ERRORS = {
   INVALID_RECORD: {
@@ -20,7 +22,17 @@ export const RATER_ERRORS = {
     http: 400,
     doc: 'An HTTP request has a missing or invalid parameter; the message names it.',
   },
+  PLAN_INVALID: {
+    grpc: status.INVALID_ARGUMENT,
+    http: 400,
+    doc: 'A plan document does not validate; `problems` lists every problem with its path. The version in force stays.',
+  },
   NOT_FOUND: { grpc: status.NOT_FOUND, http: 404, doc: 'The route or resource does not exist.' },
+  CONFLICT: {
+    grpc: status.FAILED_PRECONDITION,
+    http: 409,
+    doc: 'The change contradicts what is already billed or fixed: it would take effect inside a closed billing period, or it changes the currency or time zone of an account.',
+  },
   DB_UNAVAILABLE: {
     grpc: status.UNAVAILABLE,
     http: 503,
@@ -55,11 +67,27 @@ const STORAGE_CODES: Record<string, RaterErrorCode> = {
   DB_UNAVAILABLE: 'DB_UNAVAILABLE',
   NOT_MIGRATED: 'NOT_READY',
   INVALID_ARGUMENT: 'BAD_REQUEST',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
 };
 
-function classify(err: unknown): { code: RaterErrorCode; message: string } {
-  const code = errorCode(err);
+interface Classified {
+  code: RaterErrorCode;
+  message: string;
+  problems?: PlanProblem[];
+}
+
+function classify(err: unknown): Classified {
   if (err instanceof RaterError) return { code: err.code, message: err.message };
+  // The rating engine's own errors: a plan that does not validate, a bad period or zone.
+  if (err instanceof PlanValidationError)
+    return {
+      code: 'PLAN_INVALID',
+      message: `the plan does not validate (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'})`,
+      problems: err.problems,
+    };
+  if (err instanceof PeriodError) return { code: 'BAD_REQUEST', message: err.message };
+  const code = errorCode(err);
   const mapped = code ? STORAGE_CODES[code] : undefined;
   if (mapped) return { code: mapped, message: errorMessage(err) };
   return { code: 'INTERNAL', message: 'internal error' };
@@ -70,12 +98,16 @@ export function toGrpcError(err: unknown): { code: number; details: string } {
   return { code: RATER_ERRORS[code].grpc, details: `${code}: ${message}` };
 }
 
-export function toHttpError(err: unknown): {
-  statusCode: number;
-  body: { error: { code: string; message: string } };
-} {
-  const { code, message } = classify(err);
-  return { statusCode: RATER_ERRORS[code].http, body: { error: { code, message } } };
+export interface HttpErrorBody {
+  error: { code: string; message: string; problems?: PlanProblem[] };
+}
+
+export function toHttpError(err: unknown): { statusCode: number; body: HttpErrorBody } {
+  const { code, message, problems } = classify(err);
+  return {
+    statusCode: RATER_ERRORS[code].http,
+    body: { error: problems ? { code, message, problems } : { code, message } },
+  };
 }
 
 export function isInternal(err: unknown): boolean {

@@ -8,13 +8,23 @@ import { buildApi } from './api/server.ts';
 import { IngestServer } from './ingest/server.ts';
 import { IngestService } from './ingest/service.ts';
 import { RaterMetrics } from './metrics.ts';
+import type { CatalogStore } from './storage/catalog.ts';
+import { SqlCatalogStore } from './storage/catalog-store.ts';
 import { openStore } from './storage/open.ts';
 import type { UsageStore } from './storage/store.ts';
+import { SqlUsageStore } from './storage/usage-store.ts';
 
 export interface RaterDeps {
   logger: Logger;
   /** A store to use instead of opening `config.db` (tests, the demo). */
   store?: UsageStore;
+  /**
+   * The billing catalog. Default: SqlCatalogStore over the usage store's connection (a store
+   * passed in that is not an SqlUsageStore needs its catalog passed too).
+   */
+  catalog?: CatalogStore;
+  /** "Now" for the HTTP API (open periods, default effective times). Default Date.now. */
+  clock?: () => number;
   processMetrics?: boolean;
 }
 
@@ -55,12 +65,25 @@ export class Rater {
     this.grpcPort = await this.grpc.listen(this.config.grpcListen);
     logger.info({ address: this.config.grpcListen, port: this.grpcPort }, 'gRPC ingest listening');
 
-    this.http = buildApi({ store, metrics: this.metrics, logger });
+    this.http = buildApi({
+      store,
+      catalog: this.catalogFor(store),
+      metrics: this.metrics,
+      logger,
+      ...(this.deps.clock ? { now: this.deps.clock } : {}),
+    });
     const { host, port } = splitHostPort(this.config.httpListen);
     await this.http.listen({ host, port });
     this.httpPort = (this.http.server.address() as { port: number }).port;
     logger.info({ host, port: this.httpPort }, 'HTTP API listening');
     return this;
+  }
+
+  /** The catalog shares the usage store's connection pool (one PGlite per directory anyway). */
+  private catalogFor(store: UsageStore): CatalogStore {
+    if (this.deps.catalog) return this.deps.catalog;
+    if (store instanceof SqlUsageStore) return new SqlCatalogStore(store.sql);
+    throw new Error('a usage store that is not an SqlUsageStore needs deps.catalog');
   }
 
   get usageStore(): UsageStore {

@@ -176,8 +176,8 @@ describe('an open period', () => {
     const open = rate(sms, [{ id: 'd2', from: march.startMs + 3 * DAY, samples: [s] }]);
     // 100 × 28/31 = 90.3225806451… → 90.322580
     expect(open.allowances).toEqual([
-      { charge: 'sms', device: 'd2', used: '95', included: '90.32258', unit: '1' },
-      { charge: 'mms', device: 'd2', used: '12', included: '10', unit: '1' },
+      { charge: 'sms', device: 'd2', used: '95', included: '90.32258', unit: 'sms' },
+      { charge: 'mms', device: 'd2', used: '12', included: '10', unit: 'mms' },
     ]);
     expect(brief(open)).toEqual([
       ['sms', 'd2', '90.32258', '0.23'], // 4.67742 × 0.05 = 0.233871

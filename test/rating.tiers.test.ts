@@ -142,8 +142,8 @@ describe('graduated tiers', () => {
       ],
     });
     expect(inv.lines.map(brief)).toMatchObject([
-      { tier: '0-100', raw_quantity: '250', rated_quantity: '100', unit: '1', amount: '0.00' },
-      { tier: '100+', rated_quantity: '150', unit: '1', amount: '7.50' },
+      { tier: '0-100', raw_quantity: '250', rated_quantity: '100', unit: 'sms', amount: '0.00' },
+      { tier: '100+', rated_quantity: '150', unit: 'sms', amount: '7.50' },
     ]);
     expect(inv.total).toBe('7.50');
   });

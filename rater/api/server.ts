@@ -1,34 +1,52 @@
-// The rater's HTTP API (fastify): health, readiness, metrics and the /v1 query routes.
-// Errors go through rater/errors.ts: `{ "error": { "code", "message" } }` with the mapped status.
+// The rater's HTTP API (fastify): health, readiness, metrics, the /v1 usage, catalog and billing
+// routes, and their OpenAPI description at /openapi.json. Errors go through rater/errors.ts:
+// `{ "error": { "code", "message" [, "problems"] } }` with the mapped status.
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { RaterError, isInternal, toHttpError } from '../errors.ts';
 import type { RaterMetrics } from '../metrics.ts';
+import type { CatalogStore } from '../storage/catalog.ts';
 import type { UsageStore } from '../storage/store.ts';
+import { accountRoutes } from './accounts.ts';
+import { billingRoutes } from './billing.ts';
+import { planRoutes } from './plans.ts';
+import { route } from './route.ts';
 import { registerUsageRoutes } from './usage.ts';
 
 export interface ApiDeps {
   store: UsageStore;
+  catalog: CatalogStore;
   metrics: RaterMetrics;
   logger: Logger;
+  /** The clock: "now" decides open periods and default effective times. Default Date.now. */
+  now?: () => number;
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
+  const now = deps.now ?? Date.now;
   // Device ids are up to 128 characters; fastify's default maxParamLength (100) would answer 414.
   const app = Fastify({
     logger: false,
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 256 },
   });
+  // Route schemas describe; zod validates (route.ts). Without these two, ajv would coerce and
+  // strip request data before zod sees it, and fast-json-stringify would drop response fields
+  // that a description does not list.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     // fastify's own 4xx (bad JSON body, unsupported media type) keep their status.
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500 && !(err instanceof RaterError)) {
-      return reply
-        .code(status)
-        .send({ error: { code: 'BAD_REQUEST', message: errorMessage(err) } });
+      const message =
+        status === 415
+          ? `unsupported Content-Type ${req.headers['content-type'] ?? '(none)'}: send application/json (plan documents: also application/yaml)`
+          : errorMessage(err);
+      return reply.code(status).send({ error: { code: 'BAD_REQUEST', message } });
     }
     const { statusCode, body } = toHttpError(err);
     if (isInternal(err)) deps.logger.error({ err: errorMessage(err) }, 'request failed');
@@ -40,20 +58,85 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    try {
-      await deps.store.ready();
-      return { status: 'ready', database: deps.store.capabilities };
-    } catch (err) {
-      return reply.code(503).send({ status: 'not ready', reason: errorMessage(err) });
-    }
-  });
-  app.get('/metrics', async (_req, reply) => {
-    reply.type(deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+  // Registered before the routes: it collects them as they are added.
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'edgemeter rater API',
+        version: '1',
+        description:
+          'Usage, price plans, accounts, devices, invoices and charges. Money is an exact decimal string; byte counts are integers. Reference: docs/api.md.',
+      },
+      tags: [
+        { name: 'usage', description: 'Metered usage' },
+        { name: 'plans', description: 'Versioned price plans' },
+        { name: 'accounts', description: 'Accounts and their plans' },
+        { name: 'devices', description: 'Device assignments' },
+        { name: 'billing', description: 'Invoices and charges' },
+        { name: 'operations', description: 'Health, readiness, metrics' },
+      ],
+    },
   });
 
-  registerUsageRoutes(app, deps.store);
+  app.register(async (api) => {
+    registerOperationsRoutes(api, deps);
+    registerUsageRoutes(api, deps.store, now);
+    await api.register(accountRoutes, { catalog: deps.catalog, now });
+    await api.register(billingRoutes, { catalog: deps.catalog, now });
+    // Its own context: it reads JSON bodies as text (see plans.ts).
+    await api.register(planRoutes, { catalog: deps.catalog, now });
+    api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
   return app;
+}
+
+function registerOperationsRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const statusBody = { type: 'object', additionalProperties: true };
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/healthz',
+      tag: 'operations',
+      summary: 'Liveness: the process serves HTTP',
+      responses: { 200: { description: '{"status":"ok"}', json: statusBody } },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/readyz',
+      tag: 'operations',
+      summary: 'Readiness: the database is reachable and migrated',
+      responses: {
+        200: { description: '{"status":"ready","database":{…}}', json: statusBody },
+        503: { description: '{"status":"not ready","reason":"…"}', json: statusBody },
+      },
+    },
+    async (_input, _req, reply) => {
+      try {
+        await deps.store.ready();
+        return { status: 'ready', database: deps.store.capabilities };
+      } catch (err) {
+        return reply.code(503).send({ status: 'not ready', reason: errorMessage(err) });
+      }
+    },
+  );
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/metrics',
+      tag: 'operations',
+      summary: 'Prometheus metrics (names prefixed edgemeter_)',
+      responses: { 200: { description: 'Prometheus text format', text: 'text/plain' } },
+    },
+    async (_input, _req, reply) => {
+      reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
+    },
+  );
 }

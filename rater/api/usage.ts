@@ -5,9 +5,10 @@
 import { Decimal } from 'decimal.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { DEVICE_ID_RE } from '../../common/usage.ts';
 import { RaterError } from '../errors.ts';
 import type { UsageBucket, UsageStep, UsageStore } from '../storage/store.ts';
+import { route, wantsCsv } from './route.ts';
+import { deviceParams, deviceId } from './schemas.ts';
 
 const STEP_MS: Record<UsageStep, number> = { '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
 const MAX_BUCKETS = 100_000;
@@ -26,12 +27,16 @@ const timeParam = (name: string) =>
       }
       return ms;
     })
-    .optional();
+    .optional()
+    .meta({ description: 'An RFC 3339 time or epoch milliseconds' });
 
 const usageQuery = z.object({
   from: timeParam('from'),
   to: timeParam('to'),
-  step: z.enum(['5m', '1h', '1d'], { error: 'step must be 5m, 1h or 1d' }).default('1h'),
+  step: z
+    .enum(['5m', '1h', '1d'], { error: 'step must be 5m, 1h or 1d' })
+    .default('1h')
+    .meta({ description: 'Bucket size' }),
   tz: z
     .string()
     .refine((tz) => {
@@ -42,42 +47,108 @@ const usageQuery = z.object({
         return false;
       }
     }, 'tz must be an IANA time zone such as Europe/Paris')
-    .default('UTC'),
+    .default('UTC')
+    .meta({ description: 'IANA time zone of 1h and 1d bucket boundaries' }),
 });
 
-function badRequest(err: z.ZodError): RaterError {
-  return new RaterError('BAD_REQUEST', err.issues.map((i) => i.message).join('; '));
-}
+const conflictsQuery = z.object({
+  device: deviceId.optional().meta({ description: 'Only this device' }),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'limit must be an integer from 1 to 1000')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1000, 'limit must be an integer from 1 to 1000')
+    .default(100)
+    .meta({ description: 'Most conflicts returned, newest first (1-1000)' }),
+});
 
-export function registerUsageRoutes(app: FastifyInstance, store: UsageStore): void {
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
-    '/v1/devices/:id/usage',
-    async (req, reply) => {
-      const deviceId = req.params.id;
-      if (!DEVICE_ID_RE.test(deviceId))
-        throw new RaterError(
-          'BAD_REQUEST',
-          'device id must be 1-128 characters of [A-Za-z0-9._:-]',
-        );
-      const q = usageQuery.safeParse(req.query);
-      if (!q.success) throw badRequest(q.error);
-      const toMs = q.data.to ?? Date.now();
-      const fromMs = q.data.from ?? toMs - 86_400_000;
+const usageResponse = z
+  .object({
+    deviceId: z.string(),
+    from: z.string(),
+    to: z.string(),
+    step: z.enum(['5m', '1h', '1d']),
+    timeZone: z.string(),
+    totals: z.object({
+      up: z.number().int(),
+      down: z.number().int(),
+      total: z.number().int(),
+      records: z.number().int(),
+      meters: z.record(z.string(), z.string()),
+    }),
+    series: z.array(
+      z.object({
+        start: z.string(),
+        up: z.number().int(),
+        down: z.number().int(),
+        total: z.number().int(),
+        records: z.number().int(),
+        meters: z.record(z.string(), z.string()),
+      }),
+    ),
+  })
+  .strict();
+
+const conflictsResponse = z.object({
+  conflicts: z.array(
+    z.object({
+      deviceId: z.string(),
+      key: z.string(),
+      collectorId: z.string(),
+      batchId: z.string(),
+      detectedAtMs: z.number().int(),
+      detectedAt: z.string(),
+      existingHash: z.string(),
+      incomingHash: z.string(),
+      incoming: z.unknown(),
+    }),
+  ),
+});
+
+export function registerUsageRoutes(
+  app: FastifyInstance,
+  store: UsageStore,
+  now: () => number = Date.now,
+): void {
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/devices/:id/usage',
+      tag: 'usage',
+      summary: "A device's usage series from the exact 5-minute rollups",
+      description:
+        'Buckets of the step whose start lies in [from, to); empty buckets are omitted. CSV with `Accept: text/csv`.',
+      params: deviceParams,
+      querystring: usageQuery,
+      responses: {
+        200: {
+          description: 'The series and its totals',
+          json: usageResponse,
+          csv: 'One row per bucket: start,up,down,total,records and one column per meter',
+        },
+        400: 'BAD_REQUEST',
+      },
+    },
+    async ({ params, query: q }, req, reply) => {
+      const deviceId = params.id;
+      const toMs = q.to ?? now();
+      const fromMs = q.from ?? toMs - 86_400_000;
       if (fromMs >= toMs) throw new RaterError('BAD_REQUEST', 'from must be before to');
-      if ((toMs - fromMs) / STEP_MS[q.data.step] > MAX_BUCKETS)
+      if ((toMs - fromMs) / STEP_MS[q.step] > MAX_BUCKETS)
         throw new RaterError(
           'BAD_REQUEST',
-          `the range holds more than ${MAX_BUCKETS} buckets of ${q.data.step}; use a larger step`,
+          `the range holds more than ${MAX_BUCKETS} buckets of ${q.step}; use a larger step`,
         );
 
       const series = await store.usageSeries({
         deviceId,
         fromMs,
         toMs,
-        step: q.data.step,
-        timeZone: q.data.tz,
+        step: q.step,
+        timeZone: q.tz,
       });
-      if (req.headers.accept?.includes('text/csv')) {
+      if (wantsCsv(req)) {
         reply.type('text/csv; charset=utf-8');
         return usageCsv(series);
       }
@@ -85,8 +156,8 @@ export function registerUsageRoutes(app: FastifyInstance, store: UsageStore): vo
         deviceId,
         from: new Date(fromMs).toISOString(),
         to: new Date(toMs).toISOString(),
-        step: q.data.step,
-        timeZone: q.data.tz,
+        step: q.step,
+        timeZone: q.tz,
         totals: totals(series),
         series: series.map((b) => ({
           start: new Date(b.startMs).toISOString(),
@@ -100,18 +171,26 @@ export function registerUsageRoutes(app: FastifyInstance, store: UsageStore): vo
     },
   );
 
-  app.get<{ Querystring: { device?: string; limit?: string } }>('/v1/conflicts', async (req) => {
-    const device = req.query.device;
-    if (device !== undefined && !DEVICE_ID_RE.test(device))
-      throw new RaterError('BAD_REQUEST', 'device must be a valid device id');
-    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw new RaterError('BAD_REQUEST', 'limit must be an integer from 1 to 1000');
-    const rows = await store.listConflicts(device, limit);
-    return {
-      conflicts: rows.map((c) => ({ ...c, detectedAt: new Date(c.detectedAtMs).toISOString() })),
-    };
-  });
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/conflicts',
+      tag: 'usage',
+      summary: 'Records that reused a known dedupe key with different content',
+      querystring: conflictsQuery,
+      responses: {
+        200: { description: 'Conflicts, newest first', json: conflictsResponse },
+        400: 'BAD_REQUEST',
+      },
+    },
+    async ({ query }) => {
+      const rows = await store.listConflicts(query.device, query.limit);
+      return {
+        conflicts: rows.map((c) => ({ ...c, detectedAt: new Date(c.detectedAtMs).toISOString() })),
+      };
+    },
+  );
 }
 
 function totals(series: UsageBucket[]) {

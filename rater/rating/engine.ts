@@ -546,7 +546,7 @@ class GroupContext {
         ...this.base(spans, { kind: 'usage', charge: c.id, description, meter: c.meter }),
         ...(device !== undefined ? { device } : {}),
         raw_quantity: plain(measured),
-        unit,
+        unit: unitLabel(c, unit),
         ...(included ? { included: plain(included) } : {}),
         ...(c.included?.prorate ? { prorated_days: this.days(spans) } : {}),
       });
@@ -815,7 +815,7 @@ function allowances(
             device: m.device.deviceId,
             used: used([m]),
             included: plain(ctx.allowance(c, unit, [m.spans])),
-            unit,
+            unit: unitLabel(c, unit),
           });
       else
         out.push({
@@ -830,7 +830,7 @@ function allowances(
                 : [g.accountSpans],
             ),
           ),
-          unit,
+          unit: unitLabel(c, unit),
         });
     }
   }
@@ -842,6 +842,10 @@ function chargeUnit(c: UsageCharge): string {
   return c.meter.startsWith('meters.') ? '1' : (c.unit ?? 'B');
 }
 
+/** The unit as invoices print it: a count meter's quantities are in its own name ("sms"). */
+function unitLabel(c: UsageCharge, unit: string): string {
+  return unit === '1' ? c.meter.slice('meters.'.length) : unit;
+}
 function summarize(
   input: RatingInput,
   groups: Map<string, Group>,

@@ -1,0 +1,125 @@
+// The billing-team commands' one way to talk to the rater's HTTP API: the API URL from
+// `--api-url`, EDGEMETER_API_URL or the config file (common/config.ts), and the rater's error
+// body turned into an ApiError that cli/main.ts prints as `edgemeter: CODE: message`.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfig, option } from '../common/config.ts';
+
+export const clientOptions = {
+  apiUrl: option(
+    z.string().url('must be a URL such as http://127.0.0.1:8080').default('http://127.0.0.1:8080'),
+    {
+      doc: 'Base URL of the rater HTTP API used by the billing-team commands.',
+      arg: '<url>',
+    },
+  ),
+};
+
+/** A mistake in how a command was called: exit status 2, like commander's own usage errors. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The rater answered with an error (`{ "error": { code, message, problems? } }`): exit 1. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: Array<{ path: string; message: string }> = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Adds `--api-url` and `--config` to a billing-team command. */
+export function withClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--api-url <url>', `${clientOptions.apiUrl.doc} (env EDGEMETER_API_URL)`)
+    .option('-c, --config <file>', 'YAML or JSON config file (env EDGEMETER_CONFIG)');
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'PUT';
+  accept?: 'application/json' | 'text/csv';
+  body?: string;
+  contentType?: string;
+}
+
+export class ApiClient {
+  constructor(readonly baseUrl: string) {}
+
+  /** The client for a command's options (`apiUrl`, `config`); a bad URL is a ConfigError. */
+  static from(opts: { apiUrl?: string; config?: string }): ApiClient {
+    const { apiUrl } = loadConfig(clientOptions, {
+      file: opts.config,
+      flags: opts.apiUrl ? { apiUrl: opts.apiUrl } : {},
+    });
+    return new ApiClient(apiUrl);
+  }
+
+  /** The response text of a successful request; ApiError otherwise. */
+  async text(path: string, o: RequestOptions = {}): Promise<{ status: number; body: string }> {
+    // Appended, not resolved: a rater behind a path prefix (http://host/rater) keeps it.
+    const url = new URL(this.baseUrl.replace(/\/+$/, '') + path);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: o.method ?? 'GET',
+        headers: {
+          accept: o.accept ?? 'application/json',
+          ...(o.body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
+        },
+        ...(o.body !== undefined ? { body: o.body } : {}),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(
+        `cannot reach the rater at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(err)}`,
+        { cause: err },
+      );
+    }
+    const body = await res.text();
+    if (!res.ok) throw toApiError(res.status, body);
+    return { status: res.status, body };
+  }
+
+  async json<T>(path: string, o: RequestOptions = {}): Promise<{ status: number; body: T }> {
+    const r = await this.text(path, o);
+    return { status: r.status, body: JSON.parse(r.body) as T };
+  }
+
+  put<T>(path: string, value: unknown): Promise<{ status: number; body: T }> {
+    return this.json<T>(path, { method: 'PUT', body: JSON.stringify(value) });
+  }
+}
+
+function toApiError(status: number, body: string): ApiError {
+  try {
+    const e = (JSON.parse(body) as { error?: Partial<ApiError> }).error;
+    if (e && typeof e.code === 'string' && typeof e.message === 'string')
+      return new ApiError(status, e.code, e.message, Array.isArray(e.problems) ? e.problems : []);
+  } catch {
+    // not our error body (a proxy, another server): shown as it came
+  }
+  return new ApiError(status, `HTTP_${status}`, body.trim().slice(0, 500) || `status ${status}`);
+}
+
+/** `/v1/…/{id}` path segment. */
+export const seg = (s: string): string => encodeURIComponent(s);
+
+/** Prints a JSON value the way the commands do: two-space indent, newline at the end. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Checks `--format` against the allowed values. */
+export function formatOption<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+): T {
+  const v = (value ?? allowed[0]) as T;
+  if (!allowed.includes(v)) throw new UsageError(`--format must be ${allowed.join(', ')}`);
+  return v;
+}
