@@ -39,7 +39,8 @@ export function mulberry32(seed: number): () => number {
 
 export function fleet(count: number): SimDevice[] {
   const profiles: Profile[] = ['steady', 'steady', 'bursty', 'sensor'];
-  const zones = ['eu', 'eu', 'us', 'apac'];
+  // Mostly home-zone (EU) traffic, some roaming: cameras abroad, now and then a device in APAC.
+  const zones = ['eu', 'eu', 'us', 'eu', 'eu', 'apac'];
   const devices: SimDevice[] = [];
   for (let i = 0; i < count; i++) {
     const profile = i === count - 1 ? 'quiet' : (profiles[i % profiles.length] as Profile);
