@@ -5,7 +5,7 @@ import { groupDigits, renderTable } from '../common/table.ts';
 import type { DeviceCharges, Invoice, InvoiceLine } from '../rater/rating/types.ts';
 import { ApiClient, UsageError, formatOption, seg, withClientOptions } from './api-client.ts';
 
-const PERIOD_RE = /^(\d{4}-(0[1-9]|1[0-2])|current)$/;
+import { PERIOD_RE } from '../rater/rating/period.ts';
 
 const quantity = (l: InvoiceLine) => `${l.rated_quantity} ${l.unit}`;
 
@@ -113,7 +113,7 @@ export function registerChargesCommand(program: Command): void {
     const format = formatOption(o.format, ['table', 'json', 'csv'] as const);
     if (o.account !== undefined && o.device !== undefined)
       throw new UsageError('give --account or --device, not both');
-    if (o.period !== undefined && !PERIOD_RE.test(o.period))
+    if (o.period !== undefined && o.period !== 'current' && !PERIOD_RE.test(o.period))
       throw new UsageError('--period must be YYYY-MM or current');
     const api = ApiClient.from(o);
     const accept = format === 'csv' ? 'text/csv' : 'application/json';

@@ -6,6 +6,18 @@
 /** `deviceId` is 1–128 characters of `[A-Za-z0-9._:-]` (PRODUCT.md, device contract). */
 export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Usage is summed into 5-minute buckets aligned on the UTC epoch (the rater's rollups, the
+ * peak-billing samples). A record belongs to the bucket containing `ts - 1 ms`: instants are
+ * end-inclusive (see rater/storage/rollup.ts).
+ */
+export const BUCKET_MS = 5 * 60_000;
+
+/** Start of the 5-minute bucket containing the instant `ms`. */
+export function bucketOf(ms: number): number {
+  return Math.floor(ms / BUCKET_MS) * BUCKET_MS;
+}
+
 export const LIMITS = {
   idMaxLength: 128,
   bootMaxLength: 64,

@@ -3,6 +3,7 @@
 // with a generic message; the details go to the log, not to the caller.
 import { status } from '@grpc/grpc-js';
 import { errorCode, errorMessage } from '../common/errors.ts';
+import { RatingError } from './rating/engine.ts';
 import { PeriodError } from './rating/period.ts';
 import { PlanValidationError, type PlanProblem } from './rating/plan.ts';
 
@@ -31,7 +32,7 @@ export const RATER_ERRORS = {
   CONFLICT: {
     grpc: status.FAILED_PRECONDITION,
     http: 409,
-    doc: 'The change contradicts what is already billed or fixed: it would take effect inside a closed billing period, or it changes the currency or time zone of an account.',
+    doc: 'The change contradicts what is already billed or fixed: it would take effect inside a closed billing period, or it changes the currency or time zone of an account. Also: the stored catalog cannot be rated as it stands (the message says why).',
   },
   DB_UNAVAILABLE: {
     grpc: status.UNAVAILABLE,
@@ -87,6 +88,9 @@ function classify(err: unknown): Classified {
       problems: err.problems,
     };
   if (err instanceof PeriodError) return { code: 'BAD_REQUEST', message: err.message };
+  // The stored catalog cannot be rated as it stands (a plan in another currency than its
+  // account, a sum beyond exact range): the caller learns why; nothing was changed.
+  if (err instanceof RatingError) return { code: 'CONFLICT', message: err.message };
   const code = errorCode(err);
   const mapped = code ? STORAGE_CODES[code] : undefined;
   if (mapped) return { code: mapped, message: errorMessage(err) };

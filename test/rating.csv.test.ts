@@ -499,3 +499,46 @@ describe('on random usage', () => {
     );
   });
 });
+
+describe('CSV and spreadsheets', () => {
+  it('a description that a spreadsheet would run as a formula is neutralised; numbers are not', async () => {
+    const { rateAccount, invoiceCsv, validatePlan, billingPeriod } =
+      await import('../rater/rating/index.ts');
+    const period = billingPeriod('2026-03', 'UTC');
+    const plan = validatePlan({
+      plan: 'p',
+      currency: 'EUR',
+      effective_from: '2026-01-01',
+      charges: [
+        {
+          id: 'data',
+          type: 'usage',
+          meter: 'total',
+          description: '=HYPERLINK("http://example.invalid","x")',
+          pricing: { model: 'per_unit', price: '1' },
+        },
+      ],
+      cap: [{ per: 'account', amount: '2.00' }],
+    });
+    const csv = invoiceCsv(
+      rateAccount({
+        account: { id: 'a', currency: 'EUR', timeZone: 'UTC' },
+        period,
+        plans: { 'p@1': { id: 'p', version: 1, plan } },
+        devices: [
+          {
+            deviceId: 'd',
+            segments: [{ fromMs: period.startMs, toMs: period.endMs, planId: 'p', planVersion: 1 }],
+            samples: [
+              { bucketMs: period.startMs, dims: {}, up: 5, down: 0, records: 1, meters: {} },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(csv).toContain(`"'=HYPERLINK(""http://example.invalid"",""x"")"`);
+    expect(csv).not.toMatch(/,=HYPERLINK/);
+    // The cap credit (5.00 of usage capped at 2.00) keeps its minus sign as a number.
+    expect(csv).toMatch(/,-3\.00,/);
+  });
+});

@@ -4,8 +4,13 @@
 // real responses with them, so the description cannot drift from what the rater sends.
 import { z } from 'zod';
 import { DEVICE_ID_RE } from '../../common/usage.ts';
-import { isValidTimeZone } from '../rating/period.ts';
-import { PLAN_ID_RE } from '../rating/plan.ts';
+import {
+  EFFECTIVE_TIME_RULE,
+  PERIOD_RE,
+  isEffectiveTime,
+  isValidTimeZone,
+} from '../rating/period.ts';
+import { PLAN_ID_RE, isCurrency } from '../rating/plan.ts';
 import type { DeviceCharges, Invoice } from '../rating/types.ts';
 
 // ---- Identifiers and values ----
@@ -27,10 +32,9 @@ export const planId = z
   .regex(PLAN_ID_RE, 'plan id must be 1-64 characters of [A-Za-z0-9._:-]')
   .meta({ description: 'Plan id: 1-64 characters of [A-Za-z0-9._:-]' });
 
-const CURRENCIES = new Set<string>(Intl.supportedValuesOf('currency'));
 export const currency = z
   .string()
-  .refine((c) => CURRENCIES.has(c), 'currency must be an ISO 4217 code such as EUR')
+  .refine(isCurrency, 'currency must be an ISO 4217 code such as EUR')
   .meta({ description: 'ISO 4217 currency code', examples: ['EUR'] });
 
 export const timeZone = z
@@ -38,20 +42,11 @@ export const timeZone = z
   .refine(isValidTimeZone, 'time_zone must be an IANA time zone such as Europe/Paris')
   .meta({ description: 'IANA time zone; billing periods are calendar months here' });
 
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const RFC3339_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
-
 /** A calendar date (midnight in the account's time zone) or an RFC 3339 instant with offset. */
 export const effectiveTime = (name: string) =>
   z
     .string()
-    .refine(
-      (s) =>
-        DATE_RE.test(s)
-          ? new Date(`${s}T00:00:00Z`).toISOString().startsWith(s)
-          : RFC3339_RE.test(s) && Number.isFinite(Date.parse(s)),
-      `${name} must be a date (YYYY-MM-DD, midnight in the account's time zone) or an RFC 3339 time with an offset`,
-    )
+    .refine(isEffectiveTime, `${name} must be ${EFFECTIVE_TIME_RULE}`)
     .meta({
       description:
         "YYYY-MM-DD (midnight in the account's time zone) or an RFC 3339 time with an offset",
@@ -60,7 +55,7 @@ export const effectiveTime = (name: string) =>
 
 export const periodLabel = z
   .string()
-  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'period must be YYYY-MM')
+  .regex(PERIOD_RE, 'period must be YYYY-MM')
   .meta({ description: 'A calendar month, YYYY-MM', examples: ['2026-01'] });
 
 export const periodOrCurrent = z
@@ -223,7 +218,9 @@ const peakFigure = z
   .object({
     method: z.enum(['percentile', 'max', 'daily_peak_avg']),
     direction: z.enum(['in', 'out', 'max', 'sum']),
-    rate_bps: decimal('The rate in bits per second before rounding'),
+    rate_bps: decimal(
+      'The rate in bits per second, to 0.001 bps (half-even); pricing uses the full rate',
+    ),
     samples_observed: z.number().int(),
     samples_expected: z.number().int(),
     rank: z.number().int().optional(),

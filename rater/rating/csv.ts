@@ -1,6 +1,10 @@
-// CSV renderings of invoices and device charges (RFC 4180: comma-separated, CRLF-free "\n" line
-// ends, fields quoted when they hold a comma, quote or line break). One row per line item, with
-// the account and period on every row so that exports of many accounts concatenate cleanly.
+// CSV renderings of invoices and device charges: comma-separated, RFC 4180 quoting (a field is
+// quoted when it holds a comma, quote or line break), "\n" line ends. One row per line item,
+// with the account and period on every row so that exports of many accounts concatenate.
+//
+// Text fields that a spreadsheet would run as a formula (starting with = + - @, tab or CR:
+// plan descriptions are free text) get a leading apostrophe; numeric fields are never touched,
+// so a credit of -5.00 stays a number.
 import type { DeviceCharges, Invoice, InvoiceLine } from './types.ts';
 
 const LINE_COLUMNS = [
@@ -28,11 +32,25 @@ const LINE_COLUMNS = [
   'peak_samples_expected',
 ] as const;
 
-function field(v: string | number | undefined): string {
+function field(v: string | number | undefined, text = false): string {
   if (v === undefined) return '';
-  const s = String(v);
+  let s = String(v);
+  if (text && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
+
+/** Columns holding free text (ids, names, descriptions), as opposed to numbers and times. */
+const TEXT_COLUMNS = new Set([
+  'account',
+  'device',
+  'charge',
+  'description',
+  'plan',
+  'meter',
+  'tier',
+  'unit',
+  'kind',
+]);
 
 function lineRow(
   inv: { account: string; period: string; currency: string },
@@ -62,7 +80,7 @@ function lineRow(
     peak_samples_observed: l.peak?.samples_observed,
     peak_samples_expected: l.peak?.samples_expected,
   };
-  return LINE_COLUMNS.map((c) => field(values[c])).join(',');
+  return LINE_COLUMNS.map((c) => field(values[c], TEXT_COLUMNS.has(c))).join(',');
 }
 
 function totalRow(inv: Invoice): string {
@@ -74,7 +92,7 @@ function totalRow(inv: Invoice): string {
     description: inv.status === 'open' ? `Total so far (as of ${inv.as_of ?? ''})` : 'Total',
     amount: inv.total,
   };
-  return LINE_COLUMNS.map((c) => field(values[c])).join(',');
+  return LINE_COLUMNS.map((c) => field(values[c], TEXT_COLUMNS.has(c))).join(',');
 }
 
 /** One invoice: its line items and a closing `total` row. */
@@ -124,16 +142,20 @@ export function deviceChargesCsv(list: DeviceCharges[]): string {
           l.unit_price,
           l.amount,
         ]
-          .map(field)
+          .map((v, k) => field(v, TEXT_COLUMNS.has(cols[k] ?? '')))
           .join(','),
       );
     for (const s of dc.shares)
       rows.push(
         [...head, 'share', s.line, s.charge, 'Share of an account-level line', '', '', '', s.amount]
-          .map(field)
+          .map((v, k) => field(v, TEXT_COLUMNS.has(cols[k] ?? '')))
           .join(','),
       );
-    rows.push([...head, 'total', '', '', 'Total', '', '', '', dc.total].map(field).join(','));
+    rows.push(
+      [...head, 'total', '', '', 'Total', '', '', '', dc.total]
+        .map((v, k) => field(v, TEXT_COLUMNS.has(cols[k] ?? '')))
+        .join(','),
+    );
   }
   return rows.join('\n') + '\n';
 }

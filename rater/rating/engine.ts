@@ -11,7 +11,7 @@
 //    the whole version span → percentile / max / daily peak average → committed rate → price.
 // 4. Fixed fees, then minimums and caps (device first, then account).
 // 5. Every line rounded to the currency's minor unit; total = sum of rounded lines.
-import { bucketOf } from '../storage/rollup.ts';
+import { bucketOf } from '../../common/usage.ts';
 import { Dec, ZERO, allocate, money, plain, roundTo, roundToIncrement, sum } from './money.ts';
 import { LocalClock, assignedDays, expectedSamples } from './period.ts';
 import { dailyPeakAverage, maxBytes, percentileBytes, rateOf } from './peak.ts';
@@ -63,7 +63,14 @@ interface Group {
   key: string;
   version: PlanVersion;
   members: Map<string, Member>;
+  /** Where account-scope usage and peaks are measured: the account's plan spans, else the members'. */
   accountSpans: Span[];
+  /**
+   * Where the account itself is under this version (per-account fees, account minimums and
+   * caps). Empty for a version only devices with a plan override are under: an override
+   * prices those devices, it does not bill the account a second platform fee.
+   */
+  ownSpans: Span[];
 }
 
 interface DraftLine extends Omit<InvoiceLine, 'line' | 'amount'> {
@@ -194,7 +201,7 @@ function buildGroups(input: RatingInput, clock: LocalClock): Map<string, Group> 
         throw new RatingError(
           `plan ${key} is in ${version.plan.currency}, the account in ${input.account.currency}`,
         );
-      g = { key, version, members: new Map(), accountSpans: [] };
+      g = { key, version, members: new Map(), accountSpans: [], ownSpans: [] };
       groups.set(key, g);
     }
     return g;
@@ -219,10 +226,13 @@ function buildGroups(input: RatingInput, clock: LocalClock): Map<string, Group> 
     }
     m.spans.push([s.fromMs, s.toMs]);
   }
-  for (const s of input.accountSegments ?? []) groupOf(s).accountSpans.push([s.fromMs, s.toMs]);
-  for (const g of groups.values())
-    if (g.accountSpans.length === 0)
-      g.accountSpans = union([...g.members.values()].flatMap((m) => m.spans));
+  for (const s of input.accountSegments ?? []) groupOf(s).ownSpans.push([s.fromMs, s.toMs]);
+  for (const g of groups.values()) {
+    const memberSpans = union([...g.members.values()].flatMap((m) => m.spans));
+    // Without an account timeline (a caller rating devices alone), the members' spans stand in.
+    if (input.accountSegments === undefined) g.ownSpans = memberSpans;
+    g.accountSpans = g.ownSpans.length > 0 ? g.ownSpans : memberSpans;
+  }
   for (const d of input.devices) aggregateDevice(d, groups, clock);
   // "Active" is a property of the device in the period (it reported any usage under this
   // account), not of one plan version's part: a device active after a mid-month plan change
@@ -698,8 +708,7 @@ class GroupContext {
         prorated_days: days,
       };
     };
-    if (c.per === 'account')
-      return this.g.accountSpans.length > 0 ? [line(this.g.accountSpans)] : [];
+    if (c.per === 'account') return this.g.ownSpans.length > 0 ? [line(this.g.ownSpans)] : [];
     return members
       .filter((m) => c.devices === 'assigned' || m.active)
       .map((m) => line(m.spans, m.device.deviceId));
@@ -759,6 +768,7 @@ class GroupContext {
         }
     for (const kind of ['minimum', 'cap'] as const)
       for (const l of this.plan[kind].filter((x) => x.per === 'account')) {
+        if (this.g.ownSpans.length === 0) continue;
         const all = [...groupLines, ...out];
         const subtotal = sum(
           all
@@ -767,9 +777,9 @@ class GroupContext {
         );
         adjust(
           kind,
-          r(new Dec(l.amount).times(this.share(this.g.accountSpans))),
+          r(new Dec(l.amount).times(this.share(this.g.ownSpans))),
           subtotal,
-          this.g.accountSpans,
+          this.g.ownSpans,
         );
       }
     return out;

@@ -3,8 +3,9 @@
 // exact rollups of the whole span rated — never peaks of parts combined — and only observed
 // intervals count: a missing interval is not a zero.
 import { Dec, ZERO } from './money.ts';
+import { SAMPLE_MS } from './period.ts';
 
-export const SAMPLE_SECONDS = 300;
+export const SAMPLE_SECONDS = SAMPLE_MS / 1000;
 
 /** bits per second of one 5-minute sample of `bytes`. */
 export function rateOf(bytes: number | bigint | Dec): Dec {

@@ -4,8 +4,31 @@
 import { DateTime } from 'luxon';
 import type { BillingPeriod } from './types.ts';
 
-export const SAMPLE_MS = 300_000;
-const PERIOD_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
+import { BUCKET_MS } from '../../common/usage.ts';
+
+/** A peak-billing sample is one 5-minute rollup bucket. */
+export const SAMPLE_MS = BUCKET_MS;
+/** A billing period label: YYYY-MM. */
+export const PERIOD_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const INSTANT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export const EFFECTIVE_TIME_RULE =
+  "a date (YYYY-MM-DD, midnight in the account's time zone) or an RFC 3339 time with Z or an offset";
+
+/**
+ * An effective time as plans, accounts and devices write it: a real calendar date, or an
+ * RFC 3339 instant with an explicit offset (without one the instant would depend on the
+ * server's own time zone).
+ */
+export function isEffectiveTime(s: string): boolean {
+  if (DATE_RE.test(s)) {
+    const ms = Date.parse(`${s}T00:00:00Z`);
+    return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(s);
+  }
+  return INSTANT_RE.test(s) && Number.isFinite(Date.parse(s));
+}
 
 export class PeriodError extends Error {
   override readonly name = 'PeriodError';
@@ -49,7 +72,7 @@ export function periodAt(ms: number, timeZone: string): BillingPeriod {
 
 /** Midnight of a calendar date (YYYY-MM-DD) in `timeZone`, or an RFC 3339 instant, as epoch ms. */
 export function effectiveInstant(effectiveFrom: string, timeZone: string): number {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(effectiveFrom))
+  if (DATE_RE.test(effectiveFrom))
     return DateTime.fromISO(effectiveFrom, { zone: timeZone }).toMillis();
   return Date.parse(effectiveFrom);
 }

@@ -13,9 +13,12 @@ import { Decimal } from 'decimal.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LIMITS } from '../../common/usage.ts';
+import { EFFECTIVE_TIME_RULE, isEffectiveTime } from './period.ts';
 
 export const PLAN_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
-export const CHARGE_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+/** Charge and window names; `__` prefixes are refused (`__proto__` would vanish in a record). */
+export const CHARGE_ID_RE = /^(?!__)[A-Za-z0-9._-]{1,64}$/;
+const CHARGE_ID_RULE = 'charge ids are 1-64 characters of [A-Za-z0-9._-], not starting with __';
 
 export const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
 export type ByteUnit = (typeof BYTE_UNITS)[number];
@@ -91,15 +94,7 @@ export type Quantity = z.output<typeof quantity>;
 
 const effectiveFrom = z
   .string()
-  .refine(
-    (s) =>
-      /^\d{4}-\d{2}-\d{2}$/.test(s)
-        ? !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
-          new Date(`${s}T00:00:00Z`).toISOString().startsWith(s)
-        : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(s) &&
-          Number.isFinite(Date.parse(s)),
-    'effective_from must be a date (YYYY-MM-DD, midnight in the account time zone) or an RFC 3339 time with Z or an offset',
-  );
+  .refine(isEffectiveTime, `effective_from must be ${EFFECTIVE_TIME_RULE}`);
 
 const rounding = z
   .object({
@@ -200,7 +195,7 @@ const scope = z.enum(['device', 'account']).default('device');
 
 const usageCharge = z
   .object({
-    id: z.string().regex(CHARGE_ID_RE, 'charge ids are 1-64 characters of [A-Za-z0-9._-]'),
+    id: z.string().regex(CHARGE_ID_RE, CHARGE_ID_RULE),
     type: z.literal('usage'),
     description: z.string().max(200).optional(),
     /** up, down, total (bytes) or meters.NAME (a meter from the records' `meters`). */
@@ -246,7 +241,7 @@ export type UsageCharge = z.output<typeof usageCharge>;
 
 const peakCharge = z
   .object({
-    id: z.string().regex(CHARGE_ID_RE, 'charge ids are 1-64 characters of [A-Za-z0-9._-]'),
+    id: z.string().regex(CHARGE_ID_RE, CHARGE_ID_RULE),
     type: z.literal('peak'),
     description: z.string().max(200).optional(),
     /** percentile (burstable, nearest rank), max (high watermark), daily_peak_avg. */
@@ -269,7 +264,7 @@ export type PeakCharge = z.output<typeof peakCharge>;
 
 const fixedCharge = z
   .object({
-    id: z.string().regex(CHARGE_ID_RE, 'charge ids are 1-64 characters of [A-Za-z0-9._-]'),
+    id: z.string().regex(CHARGE_ID_RE, CHARGE_ID_RULE),
     type: z.literal('fixed'),
     description: z.string().max(200).optional(),
     amount,
@@ -293,15 +288,23 @@ export const planSchema = z
   .object({
     plan: z.string().regex(PLAN_ID_RE, 'plan ids are 1-64 characters of [A-Za-z0-9._:-]'),
     name: z.string().max(200).optional(),
-    currency: z
-      .string()
-      .refine((c) => CURRENCIES.has(c), 'currency must be an ISO 4217 code such as EUR'),
+    currency: z.string().refine(isCurrency, 'currency must be an ISO 4217 code such as EUR'),
     effective_from: effectiveFrom,
     /** decimal: 1 KB = 1000 B (SI, the telecom norm); binary: 1 KB = 1024 B. */
     units: z.enum(['decimal', 'binary']).default('decimal'),
     /** How line amounts are rounded to the currency's minor unit. */
     amount_rounding: z.enum(ROUNDING_MODES).default('half_up'),
-    windows: z.record(z.string().regex(CHARGE_ID_RE), z.array(window).min(1)).default({}),
+    windows: z
+      .record(
+        z
+          .string()
+          .regex(
+            CHARGE_ID_RE,
+            `window names are ${CHARGE_ID_RULE.slice('charge ids are '.length)}`,
+          ),
+        z.array(window).min(1),
+      )
+      .default({}),
     charges: z.array(z.discriminatedUnion('type', [usageCharge, peakCharge, fixedCharge])).min(1),
     /** Minimum of the usage and peak charges (fixed fees excluded), per device or per account. */
     minimum: z.array(limit).default([]),
@@ -477,6 +480,11 @@ export function unitFactor(unit: string, units: 'decimal' | 'binary'): Decimal {
 }
 
 const CURRENCIES = new Set<string>(Intl.supportedValuesOf('currency'));
+
+/** An ISO 4217 code this runtime knows (EUR, USD, JPY, …). */
+export function isCurrency(code: string): boolean {
+  return CURRENCIES.has(code);
+}
 
 // ISO 4217 minor units where they are not 2. (Intl's digits follow CLDR, which differs for
 // some currencies, e.g. HUF and IDR; invoices follow the ISO standard.)

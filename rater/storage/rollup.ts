@@ -2,7 +2,9 @@
 // into `usage_5m` in the same transaction as the raw insert, and the peak-billing code reads the
 // buckets as its 5-minute samples, so the rule must be exact and deterministic.
 
-export const BUCKET_MS = 5 * 60_000;
+import { BUCKET_MS, bucketOf } from '../../common/usage.ts';
+
+export { BUCKET_MS, bucketOf };
 
 /**
  * A record longer than this many buckets (one day) is not split: all of it goes to its end
@@ -12,11 +14,6 @@ export const BUCKET_MS = 5 * 60_000;
  * ten million rollup rows inside an ingest transaction.
  */
 export const MAX_SPLIT_BUCKETS = 288;
-
-/** Start of the UTC epoch-aligned 5-minute bucket containing the instant `ms`. */
-export function bucketOf(ms: number): number {
-  return Math.floor(ms / BUCKET_MS) * BUCKET_MS;
-}
 
 export interface IntervalUsage {
   /** Interval start; absent (or equal to `endMs`) for a point report. */
