@@ -234,8 +234,26 @@ charges:
       expect((await inject('GET', `/v1/plans/${'p'.repeat(65)}`)).statusCode).toBe(400);
     });
 
+    it('a new account without plan_from starts its plan with its current month', async () => {
+      const res = await inject('PUT', '/v1/accounts/fresh', {
+        currency: 'EUR',
+        time_zone: 'Europe/Paris',
+        plan: 'iot-basic',
+      });
+      // Now is 2026-03-10: March in Paris starts 2026-02-28T23:00Z. No fees for earlier months.
+      expect(accountResponse.parse(res.json()).plans).toEqual([
+        { plan: 'iot-basic', from: '2026-02-28T23:00:00.000Z' },
+      ]);
+    });
+
     it('creates an account, answers the same PUT as unchanged, and lists it', async () => {
-      const body = { name: 'Acme', currency: 'EUR', time_zone: 'Europe/Paris', plan: 'iot-basic' };
+      const body = {
+        name: 'Acme',
+        currency: 'EUR',
+        time_zone: 'Europe/Paris',
+        plan: 'iot-basic',
+        plan_from: '2026-01-01',
+      };
       const res = await inject('PUT', '/v1/accounts/acme', body);
       expect(res.statusCode).toBe(200);
       const a = accountResponse.parse(res.json());
@@ -245,7 +263,7 @@ charges:
         currency: 'EUR',
         time_zone: 'Europe/Paris',
         plan: 'iot-basic',
-        // A new account's plan applies from when the plan first takes effect, in its zone.
+        // An explicit plan_from backdates a new account's plan (midnight in its zone).
         plans: [{ plan: 'iot-basic', from: '2025-12-31T23:00:00.000Z' }],
         devices: [],
         changed: true,
@@ -257,7 +275,7 @@ charges:
       expect(got.changed).toBeUndefined();
       expect(got.plan).toBe('iot-basic');
       const list = accountListResponse.parse((await inject('GET', '/v1/accounts')).json());
-      expect(list.accounts.map((x) => x.account)).toEqual(['acme']);
+      expect(list.accounts.map((x) => x.account)).toEqual(['acme', 'fresh']);
     });
 
     it('changes the plan of an account from a date in its open period', async () => {
@@ -292,6 +310,9 @@ charges:
         [{ ...base, plan: 'nope' }, 400, 'BAD_REQUEST', /unknown plan nope/],
         [{ ...base, time_zone: 'Mars/Olympus' }, 400, 'BAD_REQUEST', /^time_zone must be an IANA/],
         [{ ...base, plan_from: 'yesterday' }, 400, 'BAD_REQUEST', /^plan_from must be a date/],
+        // Impossible dates are bad requests, not server errors.
+        [{ ...base, plan_from: '2026-13-01' }, 400, 'BAD_REQUEST', /^plan_from must be a date/],
+        [{ ...base, plan_from: '2026-02-30' }, 400, 'BAD_REQUEST', /^plan_from must be a date/],
         [
           { currency: 'EUR', plan: 'iot-basic', tz: 'UTC' },
           400,
@@ -323,17 +344,32 @@ charges:
         time_zone: 'UTC',
         plan: 'flat',
       });
-      const first = await inject('PUT', '/v1/devices/router-1', { account: 'acme' });
+      // Without `from`, a first assignment starts with the account's current month.
+      const fresh = await inject('PUT', '/v1/devices/meter-fresh', { account: 'fresh' });
+      expect(deviceResponse.parse(fresh.json()).assignments).toEqual([
+        { account: 'fresh', plan: null, from: '2026-02-28T23:00:00.000Z' },
+      ]);
+      // An explicit `from` onboards a device with its earlier usage (midnight, Paris).
+      const first = await inject('PUT', '/v1/devices/router-1', {
+        account: 'acme',
+        from: '2026-01-01',
+      });
       expect(first.statusCode).toBe(200);
       expect(deviceResponse.parse(first.json())).toEqual({
         device: 'router-1',
         account: 'acme',
         plan: null,
-        assignments: [{ account: 'acme', plan: null, from: '1970-01-01T00:00:00.000Z' }],
+        assignments: [{ account: 'acme', plan: null, from: '2025-12-31T23:00:00.000Z' }],
         changed: true,
       });
       const same = deviceResponse.parse(
-        (await inject('PUT', '/v1/devices/router-1', { account: 'acme', plan: null })).json(),
+        (
+          await inject('PUT', '/v1/devices/router-1', {
+            account: 'acme',
+            plan: null,
+            from: '2026-01-01',
+          })
+        ).json(),
       );
       expect(same.changed).toBe(false);
 
@@ -393,6 +429,14 @@ charges:
           /closed billing period 2026-01/,
         ],
         ['router-2', { account: 'nobody' }, 400, 'BAD_REQUEST', /unknown account nobody/],
+        ['router-2', { account: 'acme', from: '2026-99-99' }, 400, 'BAD_REQUEST', /^from must be/],
+        [
+          'router-2',
+          { account: 'acme', from: '2026-03-01T00:00:00' },
+          400,
+          'BAD_REQUEST',
+          /^from must be .*offset/,
+        ],
         ['router-2', { plan: 'flat' }, 400, 'BAD_REQUEST', /^account: /],
         ['router-2', { account: 'acme', plan: 'nope' }, 400, 'BAD_REQUEST', /unknown plan nope/],
         ['bad/id', { account: 'acme' }, 404, 'NOT_FOUND', /no route/],

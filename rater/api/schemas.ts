@@ -3,7 +3,7 @@
 // (converted with z.toJSONSchema). Response schemas are documentation only; the tests parse
 // real responses with them, so the description cannot drift from what the rater sends.
 import { z } from 'zod';
-import { DEVICE_ID_RE } from '../../common/usage.ts';
+import { ACCOUNT_ID_RE, DEVICE_ID_RE } from '../../common/ids.ts';
 import {
   EFFECTIVE_TIME_RULE,
   PERIOD_RE,
@@ -21,7 +21,7 @@ export const deviceId = z
   .meta({ description: 'Device id: 1-128 characters of [A-Za-z0-9._:-]' });
 
 /** Account ids follow the device id rule (operators often reuse a customer number). */
-export const ACCOUNT_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+export { ACCOUNT_ID_RE };
 export const accountId = z
   .string()
   .regex(ACCOUNT_ID_RE, 'account id must be 1-128 characters of [A-Za-z0-9._:-]')
@@ -99,7 +99,7 @@ export const accountBody = z
     plan: planId.meta({ description: 'The plan from `plan_from` on' }),
     plan_from: effectiveTime('plan_from').optional().meta({
       description:
-        "When the plan takes effect: YYYY-MM-DD (midnight in the account's time zone) or RFC 3339. Default: the beginning of time for a new account, now for a change.",
+        "When the plan takes effect: YYYY-MM-DD (midnight in the account's time zone) or RFC 3339. Default: the start of the account's current billing month for a new account (an explicit earlier time backdates it), now for a change.",
     }),
   })
   .strict();
@@ -115,7 +115,7 @@ export const deviceBody = z
       .meta({ description: "A device plan overriding the account's plan; null or absent: none" }),
     from: effectiveTime('from').optional().meta({
       description:
-        "When the assignment takes effect: YYYY-MM-DD (midnight in the account's time zone) or RFC 3339. Default: the beginning of time for a device's first assignment, now for a change.",
+        "When the assignment takes effect: YYYY-MM-DD (midnight in the account's time zone) or RFC 3339. Default: the start of the account's current billing month for a device's first assignment (an explicit earlier time backdates it), now for a change.",
     }),
   })
   .strict();

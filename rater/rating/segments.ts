@@ -19,8 +19,8 @@ export interface SegmentInputs {
   planVersions: Record<string, PlanVersion[]>;
 }
 
-/** The entry in force at `t`: the latest `fromMs <= t` (later entries win ties). */
-function inForce<T extends { fromMs: number }>(sorted: T[], t: number): T | undefined {
+/** The entry in force at `t` in a time-sorted history: the latest `fromMs <= t` (later entries win ties). */
+export function inForce<T extends { fromMs: number }>(sorted: T[], t: number): T | undefined {
   let found: T | undefined;
   for (const e of sorted) {
     if (e.fromMs <= t) found = e;

@@ -1,6 +1,7 @@
 // The catalog's rules as pure functions over rows already read: which history entry is in force,
 // whether a change would reach into a closed billing period, whether a plan can bill an account
 // from a given time. catalog-store.ts reads and writes; this decides. No I/O.
+import { inForce } from '../rating/segments.ts';
 import { effectiveInstant, periodAt } from '../rating/period.ts';
 import type { Plan, PlanVersion } from '../rating/plan.ts';
 import { planVersionAt } from '../rating/segments.ts';
@@ -19,22 +20,19 @@ export interface AccountRef {
   timeZone: string;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+/** An epoch-ms time as the ISO text timestamptz parameters and messages use. */
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Orders ids by UTF-16 code units (locale-independent, like JavaScript's default sort). */
+export const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Oldest first; equal effective times in insertion order, so the later row wins a tie. */
 export function byTime<T extends HistoryEntry>(rows: readonly T[]): T[] {
   return [...rows].sort((a, b) => a.fromMs - b.fromMs || a.seq - b.seq);
 }
 
-/** The entry in force at `t` in a `byTime`-sorted history (as rating/segments.ts decides it). */
-export function inForceAt<T extends HistoryEntry>(sorted: readonly T[], t: number): T | undefined {
-  let found: T | undefined;
-  for (const e of sorted) {
-    if (e.fromMs > t) break;
-    found = e;
-  }
-  return found;
-}
+/** The entry in force at `t` in a `byTime`-sorted history (one rule with rating/segments.ts). */
+export const inForceAt = inForce;
 
 /**
  * The stretches [fromMs, toMs) during which each entry of a `byTime`-sorted history is in
@@ -89,7 +87,7 @@ export function checkPlanUsable(
   const tz = account.timeZone;
   const current = planVersionAt([...versions], fromMs, tz);
   if (!current) {
-    const first = Math.min(...versions.map((v) => effectiveInstant(v.plan.effective_from, tz)));
+    const first = firstEffective(versions, tz);
     throw new StorageError(
       'INVALID_ARGUMENT',
       `plan ${planId} takes effect only from ${iso(first)} for account ${account.id} (${tz}); ` +
@@ -107,6 +105,11 @@ export function checkPlanUsable(
   }
 }
 
+/** When the plan first takes effect in `timeZone` (its earliest version); Infinity for none. */
+export function firstEffective(versions: readonly PlanVersion[], timeZone: string): number {
+  return Math.min(...versions.map((v) => effectiveInstant(v.plan.effective_from, timeZone)));
+}
+
 /** True when a usage charge of the plan rounds every record (the engine then needs raw records). */
 export function roundsPerRecord(plan: Plan): boolean {
   return plan.charges.some((c) => c.type === 'usage' && c.rounding?.per_record !== undefined);
@@ -114,7 +117,8 @@ export function roundsPerRecord(plan: Plan): boolean {
 
 /**
  * JSON with object keys sorted and undefined members left out: two documents are the same plan
- * exactly when these strings are equal (jsonb does not keep key order).
+ * exactly when these strings are equal, whatever order their keys were written in. Plan
+ * versions are stored in this form and compared in it.
  */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;

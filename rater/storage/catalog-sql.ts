@@ -2,15 +2,16 @@
 // number of devices (a month of one account can be 1,000 devices × 8,640 rollup rows), and
 // little work per row.
 import type { Plan, PlanVersion } from '../rating/plan.ts';
-import { buildSegments } from '../rating/segments.ts';
+import { buildSegments, type SegmentInputs } from '../rating/segments.ts';
 import type {
   BillingPeriod,
   DeviceInput,
   RatingInput,
   RawRecord,
   Sample,
+  Segment,
 } from '../rating/types.ts';
-import { byTime, roundsPerRecord, type HistoryEntry } from './catalog-rules.ts';
+import { byCodeUnits, byTime, iso, roundsPerRecord, type HistoryEntry } from './catalog-rules.ts';
 import { StorageError } from './errors.ts';
 import { parseMetersText } from './meters-text.ts';
 import type { SqlClient } from './sql.ts';
@@ -31,8 +32,6 @@ export interface AssignmentEntry extends HistoryEntry {
   planId: string | null;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-
 /** Epoch milliseconds of a timestamptz column, exact (extract returns numeric). */
 const msOf = (col: string): string => `(extract(epoch FROM ${col}) * 1000)::int8`;
 
@@ -43,8 +42,6 @@ function int(text: string, what: string): number {
     throw new StorageError('OUT_OF_RANGE', `${what} ${text} exceeds Number.MAX_SAFE_INTEGER`);
   return n;
 }
-
-const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function groupBy<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -142,6 +139,12 @@ export async function loadDeviceHistories(
   return histories(rows);
 }
 
+/** Before any time a history can hold (the earliest instant a Date can represent). */
+const BEFORE_ALL_MS = -8.64e15;
+
+/** [fromMs, toMs) */
+type Span = [number, number];
+
 /** See CatalogStore.loadRatingInput; undefined when the account does not exist. */
 export async function loadRatingInput(
   tx: SqlClient,
@@ -164,6 +167,9 @@ export async function loadRatingInput(
     period,
     // Only an open period has an "as of": a closed one is rated whole and final.
     ...(asOfMs !== undefined && asOfMs < period.endMs ? { asOfMs } : {}),
+    // Always set: the account's own timeline is known, even when it is empty (the engine
+    // would otherwise derive one from the devices, and bill no account fee without them).
+    accountSegments: [],
     plans: {},
     devices: [],
   };
@@ -184,31 +190,59 @@ export async function loadRatingInput(
     if (r.account_id === accountId && r.plan_id !== null) planIds.add(r.plan_id);
   const planVersions = Object.fromEntries(await loadPlanVersions(tx, [...planIds]));
 
-  const devices = new Map<string, DeviceInput>();
-  for (const deviceId of [...deviceHistories.keys()].sort(byCodeUnits)) {
+  const segmentsUnder = (assignments: SegmentInputs['assignments']): Segment[] => {
     const segments = buildSegments({
       accountId,
       timeZone: account.timeZone,
       fromMs,
       toMs,
       accountPlans,
-      assignments: deviceHistories.get(deviceId) ?? [],
+      assignments,
       planVersions,
     });
-    if (segments.length === 0) continue;
-    devices.set(deviceId, { deviceId, segments, samples: [] });
     for (const s of segments) {
       const version = planVersions[s.planId]?.find((v) => v.version === s.planVersion);
       if (version) input.plans[`${s.planId}@${s.planVersion}`] = version;
     }
+    return segments;
+  };
+
+  // The account's own plan timeline: its plan history under one assignment to the account in
+  // force all along, so only plan changes and plan versions cut it (the versions of device
+  // override plans cut it too, but buildSegments joins those pieces again).
+  input.accountSegments = segmentsUnder([{ accountId, planId: null, fromMs: BEFORE_ALL_MS }]);
+
+  const devices = new Map<string, DeviceInput>();
+  for (const deviceId of [...deviceHistories.keys()].sort(byCodeUnits)) {
+    const segments = segmentsUnder(deviceHistories.get(deviceId) ?? []);
+    if (segments.length > 0) devices.set(deviceId, { deviceId, segments, samples: [] });
   }
   input.devices = [...devices.values()];
   if (devices.size === 0) return input;
 
   await loadSamples(tx, devices, fromMs, toMs);
-  if (Object.values(input.plans).some((v) => roundsPerRecord(v.plan)))
-    await loadRecords(tx, devices, fromMs, toMs);
+  await loadRecords(tx, devices, perRecordSpans(input));
   return input;
+}
+
+/**
+ * Per device, the spans of its segments under a plan version that rounds per record (adjacent
+ * ones joined); devices without such a segment are left out. Only there are raw records rated.
+ */
+function perRecordSpans(input: RatingInput): Map<string, Span[]> {
+  const out = new Map<string, Span[]>();
+  for (const d of input.devices) {
+    const spans: Span[] = [];
+    for (const s of d.segments) {
+      const version = input.plans[`${s.planId}@${s.planVersion}`];
+      if (!version || !roundsPerRecord(version.plan)) continue;
+      const last = spans[spans.length - 1];
+      if (last && last[1] === s.fromMs) last[1] = s.toMs;
+      else spans.push([s.fromMs, s.toMs]);
+    }
+    if (spans.length > 0) out.set(d.deviceId, spans);
+  }
+  return out;
 }
 
 /** Adds the usage_5m rows with bucket in [fromMs, toMs) to `devices`' samples, in any order. */
@@ -221,13 +255,14 @@ async function loadSamples(
   const { rows } = await tx.query<{
     device_id: string;
     ms: string;
+    dims_key: string;
     dims: Record<string, string>;
     up: string;
     down: string;
     records: string;
     meters: string;
   }>(
-    `SELECT device_id, ${msOf('bucket')} AS ms, dims, up, down, records,
+    `SELECT device_id, ${msOf('bucket')} AS ms, dims_key, dims, up, down, records,
             meters::text AS meters
      FROM usage_5m
      WHERE device_id = ANY($1::text[]) AND bucket >= $2::timestamptz AND bucket < $3::timestamptz`,
@@ -237,6 +272,7 @@ async function loadSamples(
     const sample: Sample = {
       bucketMs: int(r.ms, 'bucket'),
       dims: r.dims,
+      dimsKey: r.dims_key,
       up: int(r.up, 'up bytes'),
       down: int(r.down, 'down bytes'),
       records: int(r.records, 'record count'),
@@ -247,16 +283,30 @@ async function loadSamples(
 }
 
 /**
- * Sets `records` of every device to its usage_records whose interval ends (ts) in
- * (fromMs, toMs], in any order: the rating engine places a record at ts - 1 ms, the rule the
- * 5-minute rollups follow (a record ending exactly at 00:00 belongs to the day before).
+ * Sets `records` of each device in `spans` to its usage_records whose interval ends (ts) in
+ * (fromMs, toMs] of one of its spans, in any order: the rating engine places a record at
+ * ts - 1 ms, the rule the 5-minute rollups follow (a record ending exactly at 00:00 belongs to
+ * the day before). Devices not in `spans` get no `records`. One statement for all devices.
  */
 async function loadRecords(
   tx: SqlClient,
   devices: Map<string, DeviceInput>,
-  fromMs: number,
-  toMs: number,
+  spans: Map<string, Span[]>,
 ): Promise<void> {
+  if (spans.size === 0) return;
+  const ids: string[] = [];
+  const froms: string[] = [];
+  const tos: string[] = [];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const [deviceId, list] of spans)
+    for (const [from, to] of list) {
+      ids.push(deviceId);
+      froms.push(iso(from));
+      tos.push(iso(to));
+      lo = Math.min(lo, from);
+      hi = Math.max(hi, to);
+    }
   const { rows } = await tx.query<{
     device_id: string;
     ms: string;
@@ -265,13 +315,19 @@ async function loadRecords(
     down: string;
     meters: string;
   }>(
-    `SELECT device_id, ${msOf('ts')} AS ms, dims, up, down, meters::text AS meters
-     FROM usage_records
-     WHERE device_id = ANY($1::text[]) AND ts > $2::timestamptz AND ts <= $3::timestamptz`,
-    [[...devices.keys()], iso(fromMs), iso(toMs)],
+    // The outer bounds repeat what the spans say, so TimescaleDB can skip chunks outside them.
+    `SELECT r.device_id, ${msOf('r.ts')} AS ms, r.dims, r.up, r.down, r.meters::text AS meters
+     FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS s (device_id, from_ts, to_ts)
+     JOIN usage_records r
+       ON r.device_id = s.device_id AND r.ts > s.from_ts AND r.ts <= s.to_ts
+     WHERE r.ts > $4::timestamptz AND r.ts <= $5::timestamptz`,
+    [ids, froms, tos, iso(lo), iso(hi)],
   );
   const records = new Map<string, RawRecord[]>();
-  for (const d of devices.values()) records.set(d.deviceId, (d.records = []));
+  for (const deviceId of spans.keys()) {
+    const d = devices.get(deviceId);
+    if (d) records.set(deviceId, (d.records = []));
+  }
   for (const r of rows) {
     const record: RawRecord = {
       tsMs: int(r.ms, 'record time'),

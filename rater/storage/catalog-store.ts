@@ -2,9 +2,14 @@
 // on both. Writes take one transaction-scoped advisory lock, so catalog changes (rare, and each
 // checked against the state of several tables) run one at a time and every check sees the
 // state it guards; a failed check rolls the whole change back.
-import { DEVICE_ID_RE } from '../../common/usage.ts';
-import { canonicalTimeZone, effectiveInstant, isValidTimeZone } from '../rating/period.ts';
-import { PLAN_ID_RE, type Plan, type PlanVersion } from '../rating/plan.ts';
+import { ACCOUNT_ID_RE, DEVICE_ID_RE } from '../../common/ids.ts';
+import {
+  canonicalTimeZone,
+  effectiveInstant,
+  isValidTimeZone,
+  periodAt,
+} from '../rating/period.ts';
+import { PLAN_ID_RE, isCurrency, type Plan, type PlanVersion } from '../rating/plan.ts';
 import type { BillingPeriod, RatingInput } from '../rating/types.ts';
 import type {
   AccountView,
@@ -17,12 +22,15 @@ import type {
   PutResult,
 } from './catalog.ts';
 import {
+  byCodeUnits,
   byTime,
   canonicalJson,
   checkOpenPeriod,
   checkPlanUsable,
   checkTime,
+  firstEffective,
   inForceAt,
+  iso,
   stretches,
   type AccountRef,
 } from './catalog-rules.ts';
@@ -41,13 +49,6 @@ import type { SqlClient } from './sql.ts';
 
 /** Advisory lock serialising catalog writes (the migration lock ends in 001). */
 export const CATALOG_LOCK_KEY = 7_246_165_237_019_002;
-
-/** Account ids follow the device id rule: 1-128 characters of [A-Za-z0-9._:-]. */
-const ACCOUNT_ID_RE = DEVICE_ID_RE;
-const CURRENCIES = new Set<string>(Intl.supportedValuesOf('currency'));
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function invalid(message: string): never {
   throw new StorageError('INVALID_ARGUMENT', message);
@@ -100,8 +101,9 @@ export class SqlCatalogStore implements CatalogStore {
           );
         }
       }
+      // Stored canonicalised (keys sorted): the form `doc` was compared in above.
       await tx.query(
-        `INSERT INTO plan_versions (plan_id, version, document) VALUES ($1, $2, $3::json)`,
+        `INSERT INTO plan_versions (plan_id, version, document) VALUES ($1, $2, $3::jsonb)`,
         [id, version, doc],
       );
       return { changed: true, value: { id, version, plan: JSON.parse(doc) as Plan } };
@@ -135,7 +137,7 @@ export class SqlCatalogStore implements CatalogStore {
 
   async putAccount(input: PutAccountInput, nowMs: number): Promise<PutResult<AccountView>> {
     const id = checkId(input.id, 'account');
-    if (!CURRENCIES.has(input.currency))
+    if (typeof input.currency !== 'string' || !isCurrency(input.currency))
       invalid(
         `currency must be an ISO 4217 code such as EUR, not ${JSON.stringify(input.currency)}`,
       );
@@ -155,7 +157,16 @@ export class SqlCatalogStore implements CatalogStore {
     return this.write(`storing account ${id}`, async (tx) => {
       const stored = await readAccount(tx, id);
       if (!stored) {
-        const fromMs = await this.checkPlan(tx, planId, input.planFromMs, account);
+        // A new account's plan starts with its current month (or when the plan first takes
+        // effect, if later): per-account fees are not billed for months before the account
+        // existed. An explicit plan_from may reach back on purpose.
+        const fromMs = await this.checkPlan(
+          tx,
+          planId,
+          input.planFromMs ?? null,
+          account,
+          periodAt(nowMs, account.timeZone).startMs,
+        );
         await tx.query(
           `INSERT INTO accounts (account_id, name, currency, time_zone) VALUES ($1, $2, $3, $4)`,
           [id, name, account.currency, account.timeZone],
@@ -183,7 +194,7 @@ export class SqlCatalogStore implements CatalogStore {
       const history = (await loadAccountPlans(tx, [id])).get(id) ?? [];
       const fromMs = input.planFromMs ?? nowMs;
       if (inForceAt(history, fromMs)?.planId !== planId) {
-        await this.checkPlan(tx, planId, fromMs, account);
+        await this.checkPlan(tx, planId, fromMs, account, fromMs);
         checkOpenPeriod(fromMs, nowMs, account, `the change of account ${id} to plan ${planId}`);
         await appendAccountPlan(tx, id, nextSeq(history), planId, fromMs);
         changed = true;
@@ -230,16 +241,29 @@ export class SqlCatalogStore implements CatalogStore {
       if (accountId !== null && !target)
         invalid(`unknown account ${accountId}: create the account first`);
       const first = history.length === 0;
-      let fromMs = input.fromMs ?? (first ? 0 : nowMs);
+      // Without a time, a change applies from now and a first assignment from the start of
+      // the joined account's current period: never silently inside a closed one (an invoice
+      // already issued). Only an explicit `fromMs` backdates a first assignment (onboarding a
+      // device that reported before it was assigned).
+      const defaultFromMs = first && target ? periodAt(nowMs, target.timeZone).startMs : nowMs;
+      let fromMs = input.fromMs ?? defaultFromMs;
       const current = inForceAt(history, fromMs);
       const unchanged =
         (current?.accountId ?? null) === accountId && (current?.planId ?? null) === planId;
       if (unchanged) return { changed: false, value: deviceView(id, history) };
 
+      // A first assignment without a time waits for an override plan that takes effect later;
+      // a change is refused if its plan is not in force when it applies.
       if (target && planId !== null)
-        fromMs = await this.checkPlan(tx, planId, first ? input.fromMs : fromMs, target);
-      // A first assignment may be backdated (to bill usage from before onboarding); a change
-      // must leave the closed periods of both the account it leaves and the one it joins alone.
+        fromMs = await this.checkPlan(
+          tx,
+          planId,
+          first ? (input.fromMs ?? null) : fromMs,
+          target,
+          defaultFromMs,
+        );
+      // A change must leave the closed periods of both the account it leaves and the one it
+      // joins alone; a first assignment can only have been backdated explicitly.
       if (!first) {
         const left = current?.accountId ? await readAccountRef(tx, current.accountId) : undefined;
         for (const a of [left, target])
@@ -304,21 +328,23 @@ export class SqlCatalogStore implements CatalogStore {
   // ---- plumbing -----------------------------------------------------------------------------
 
   /**
-   * Checks that the plan can bill the account from `fromMs` on, and returns `fromMs`. Undefined
-   * (a first assignment without a time) means from epoch 0, or from when the plan first takes
-   * effect if that is later: usage from before the plan existed has no price to be rated at.
+   * Checks that the plan can bill the account from `fromMs` on, and returns `fromMs`. Null (no
+   * time given) means from `defaultMs`, or from when the plan first takes effect if that is
+   * later: usage from before the plan existed has no price to be rated at.
    */
   private async checkPlan(
     tx: SqlClient,
     planId: string,
-    fromMs: number | undefined,
+    fromMs: number | null,
     account: AccountRef,
+    defaultMs: number,
   ): Promise<number> {
     const versions = (await loadPlanVersions(tx, [planId])).get(planId) ?? [];
-    const first = Math.min(
-      ...versions.map((v) => effectiveInstant(v.plan.effective_from, account.timeZone)),
-    );
-    const from = fromMs ?? (versions.length > 0 ? Math.max(0, first) : 0);
+    const from =
+      fromMs ??
+      (versions.length > 0
+        ? Math.max(defaultMs, firstEffective(versions, account.timeZone))
+        : defaultMs);
     checkPlanUsable(planId, versions, from, account);
     return from;
   }

@@ -8,7 +8,9 @@
 // - a change may not take effect inside a closed billing period of an account it touches
 //   (CONFLICT), so closed invoices are never rewritten by a plan or assignment change;
 //   first assignments (a new account's first plan, a device's first account) may be backdated
-//   to bill usage that arrived before onboarding;
+//   to bill usage that arrived before onboarding. A device's first assignment is backdated
+//   only when asked to (an explicit `fromMs`); by default it starts with the account's current
+//   period;
 // - currency and time zone of an account are fixed once set (CONFLICT): periods and money of
 //   past invoices depend on them.
 import type { Plan, PlanVersion } from '../rating/plan.ts';
@@ -52,7 +54,10 @@ export interface PutAccountInput {
   timeZone: string;
   /** The plan from `planFromMs` on (appended to the history when it differs from the current). */
   planId: string;
-  /** Default: epoch 0 for a new account, `nowMs` for a change. */
+  /**
+   * Default: for a new account epoch 0, or when the plan first takes effect if later; `nowMs`
+   * for a change.
+   */
   planFromMs?: number;
 }
 
@@ -60,7 +65,13 @@ export interface PutDeviceInput {
   id: string;
   accountId: string | null;
   planId?: string | null;
-  /** Default: epoch 0 for a device's first assignment, `nowMs` for a change. */
+  /**
+   * Default: for a device's first assignment, the start of the account's current billing period
+   * (`periodAt(nowMs, timeZone).startMs`; with a plan override, when that plan first takes
+   * effect if later); `nowMs` for a change. An explicit time may backdate a first assignment
+   * into closed periods (onboarding a device that reported before it was assigned); a change
+   * may not (CONFLICT).
+   */
   fromMs?: number;
 }
 
@@ -92,10 +103,13 @@ export interface CatalogStore {
   getDevice(id: string): Promise<DeviceView | undefined>;
 
   /**
-   * Everything `rateAccount` needs: the account, every device assigned to it at some time in
-   * [period.startMs, min(period.endMs, asOfMs)), their segments (rating/segments.ts), their
-   * rollups in that span, raw records when a plan in use rounds per record, and the plan
-   * versions the segments name. NOT_FOUND when the account does not exist.
+   * Everything `rateAccount` needs over the span [period.startMs, min(period.endMs, asOfMs)):
+   * the account and its own plan timeline (`accountSegments`: its plan history and the plan
+   * versions cut the span; always set, empty when no plan of the account is in force), every
+   * device assigned to it at some time in the span with its segments (rating/segments.ts) and
+   * its rollups in the span, raw records of the devices that have a segment under a version
+   * rounding per record (inside those segments only), and every plan version any of these
+   * segments name. NOT_FOUND when the account does not exist.
    */
   loadRatingInput(accountId: string, period: BillingPeriod, asOfMs?: number): Promise<RatingInput>;
   /**

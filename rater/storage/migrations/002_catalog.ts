@@ -10,12 +10,15 @@ export const catalog: Migration = {
   name: 'catalog',
   async up(sql) {
     await sql.exec(`
-      -- Each version is the validated Plan (validatePlan's output) as a JSON document; json,
-      -- not jsonb, so that it reads back with its keys in the order they were written.
+      -- Each version is the validated Plan (validatePlan's output) as a JSON document, written
+      -- canonicalised (catalog-rules.ts canonicalJson: keys sorted, undefined members left out)
+      -- and compared in that form, so whether two documents are the same plan never depends on
+      -- key order. The order jsonb reads keys back in therefore does not matter either; neither
+      -- the order a plan was written in nor a stored one is kept.
       CREATE TABLE plan_versions (
         plan_id    text        NOT NULL,
         version    int         NOT NULL CHECK (version >= 1),
-        document   json        NOT NULL,
+        document   jsonb       NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (plan_id, version)
       );
