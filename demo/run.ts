@@ -100,6 +100,14 @@ export async function runDemo(
   )) as {
     version: number;
   };
+  // Device time: the run covers the hours up to now, one 5-minute interval per tick.
+  const ticksPerSecond = 2;
+  const totalTicks = o.seconds * ticksPerSecond;
+  const startMs = Math.floor(Date.now() / 300_000) * 300_000 - totalTicks * 300_000;
+  // The accounts and devices are onboarded with the usage they are about to report: their
+  // first plan and assignment start with the device time (an explicit, deliberate backdate; by
+  // default they would start with the current month).
+  const onboardedFrom = new Date(startMs - 300_000).toISOString();
   for (const a of ACCOUNTS)
     await api(
       base,
@@ -110,18 +118,20 @@ export async function runDemo(
         currency: a.currency,
         time_zone: a.time_zone,
         plan: 'iot-standard',
+        plan_from: onboardedFrom,
       }),
     );
   for (const d of devices)
-    await api(base, 'PUT', `/v1/devices/${d.id}`, JSON.stringify({ account: accountOf(d).id }));
+    await api(
+      base,
+      'PUT',
+      `/v1/devices/${d.id}`,
+      JSON.stringify({ account: accountOf(d).id, from: onboardedFrom }),
+    );
   out(
     `  plan iot-standard v${applied.version} applied (examples/plans/iot-standard.yaml); ` +
       `accounts ${ACCOUNTS.map((a) => a.id).join(', ')}; ${devices.length} devices assigned\n`,
   );
-  // Device time: the run covers the hours up to now, one 5-minute interval per tick.
-  const ticksPerSecond = 2;
-  const totalTicks = o.seconds * ticksPerSecond;
-  const startMs = Math.floor(Date.now() / 300_000) * 300_000 - totalTicks * 300_000;
   const sim = new Simulator(`mqtt://127.0.0.1:${collector.mqttPort}`, devices, startMs);
   await sim.connect();
 
