@@ -9,6 +9,8 @@ import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
 import { parseMetersText } from '../rater/storage/meters-text.ts';
 import { validatePlan, type Plan } from '../rater/rating/plan.ts';
 import { billingPeriod } from '../rater/rating/period.ts';
+import { rateAccount } from '../rater/rating/engine.ts';
+import { dimsKey } from '../rater/storage/batch.ts';
 import type { StoredRecordInput } from '../rater/storage/store.ts';
 import { dbTargets, rec, utc } from './helpers/db.ts';
 
@@ -183,12 +185,13 @@ for (const target of dbTargets) {
     });
 
     describe('accounts', () => {
-      it('creates an account with its first plan from epoch 0, or from when the plan starts', async () => {
+      it('creates an account with its first plan from its current month, or from when the plan starts', async () => {
         await catalog.putPlan(plan('old', { effective_from: '1970-01-01' }), NOW);
         const r = await catalog.putAccount(
           { id: 'acct-new', name: 'New', currency: 'EUR', timeZone: 'UTC', planId: 'old' },
           NOW,
         );
+        // Now is 2024-06-15: the account's plan starts with June (no fees for earlier months).
         expect(r).toEqual({
           changed: true,
           value: {
@@ -196,17 +199,42 @@ for (const target of dbTargets) {
             name: 'New',
             currency: 'EUR',
             timeZone: 'UTC',
-            plans: [{ planId: 'old', fromMs: 0 }],
+            plans: [{ planId: 'old', fromMs: utc('2024-06-01T00:00:00Z') }],
             devices: [],
           },
         });
-        // The plan starts 2024-01-01 (midnight in the account's zone): the default start too.
+        // The current month in the account's zone: June in Tokyo began 2024-05-31T15:00Z.
         await catalog.putPlan(plan('from-2024'), NOW);
         const tokyo = await catalog.putAccount(
           { id: 'acct-tokyo', currency: 'EUR', timeZone: 'Asia/Tokyo', planId: 'from-2024' },
           NOW,
         );
         expect(tokyo.value.plans).toEqual([
+          { planId: 'from-2024', fromMs: utc('2024-05-31T15:00:00Z') },
+        ]);
+        // A plan that starts later than the current month: from when it starts, 2024-09-01
+        // midnight in the account's zone.
+        await catalog.putPlan(plan('from-sep', { effective_from: '2024-09-01' }), NOW);
+        const later = await catalog.putAccount(
+          { id: 'acct-tokyo-sep', currency: 'EUR', timeZone: 'Asia/Tokyo', planId: 'from-sep' },
+          NOW,
+        );
+        expect(later.value.plans).toEqual([
+          { planId: 'from-sep', fromMs: utc('2024-08-31T15:00:00Z') },
+        ]);
+        // Backdated on purpose: an explicit time reaches back, to when the plan starts at the
+        // earliest (2024-01-01 midnight in Tokyo).
+        const backdated = await catalog.putAccount(
+          {
+            id: 'acct-tokyo-old',
+            currency: 'EUR',
+            timeZone: 'Asia/Tokyo',
+            planId: 'from-2024',
+            planFromMs: utc('2023-12-31T15:00:00Z'),
+          },
+          NOW,
+        );
+        expect(backdated.value.plans).toEqual([
           { planId: 'from-2024', fromMs: utc('2023-12-31T15:00:00Z') },
         ]);
         // An explicit time before the plan exists is refused, saying from when it applies.
@@ -259,8 +287,9 @@ for (const target of dbTargets) {
       it('a plan change appends from now, or from a time in the open period; never in a closed one', async () => {
         await catalog.putPlan(plan('p1'), NOW);
         await catalog.putPlan(plan('p2'), NOW);
-        await account('acct-change', 'p1');
+        // Backdated to when the plans start, so the history reaches into closed periods.
         const jan1 = utc('2024-01-01T00:00:00Z');
+        await account('acct-change', 'p1', { planFromMs: jan1 });
         const changed = await account('acct-change', 'p2');
         expect(changed.value.plans).toEqual([
           { planId: 'p1', fromMs: jan1 },
@@ -301,7 +330,7 @@ for (const target of dbTargets) {
         const view = await catalog.getAccount('acct-atomic', NOW);
         expect(view).toMatchObject({
           name: 'Before',
-          plans: [{ planId: 'atomic', fromMs: utc('2024-01-01') }],
+          plans: [{ planId: 'atomic', fromMs: JUNE.startMs }],
         });
 
         // The database itself fails after the account row is written (a trigger on the plan
@@ -342,10 +371,15 @@ for (const target of dbTargets) {
         ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
         expect(await catalog.getDevice('dev-1')).toBeUndefined();
 
+        // A first assignment without a time starts with the account's current period: it
+        // cannot reach into a closed one (an invoice already issued).
         const first = await catalog.putDevice({ id: 'dev-1', accountId: 'acct-d1' }, NOW);
         expect(first).toEqual({
           changed: true,
-          value: { id: 'dev-1', assignments: [{ accountId: 'acct-d1', planId: null, fromMs: 0 }] },
+          value: {
+            id: 'dev-1',
+            assignments: [{ accountId: 'acct-d1', planId: null, fromMs: JUNE.startMs }],
+          },
         });
         expect(
           (await catalog.putDevice({ id: 'dev-1', accountId: 'acct-d1', planId: null }, NOW))
@@ -360,7 +394,7 @@ for (const target of dbTargets) {
         expect((await catalog.getAccount('acct-d2', later))?.devices).toEqual(['dev-1']);
         await catalog.putDevice({ id: 'dev-1', accountId: null }, later + 1);
         expect((await catalog.getDevice('dev-1'))?.assignments).toEqual([
-          { accountId: 'acct-d1', planId: null, fromMs: 0 },
+          { accountId: 'acct-d1', planId: null, fromMs: JUNE.startMs },
           { accountId: 'acct-d2', planId: null, fromMs: later },
           { accountId: null, planId: null, fromMs: later + 1 },
         ]);
@@ -371,6 +405,57 @@ for (const target of dbTargets) {
           'acct-d2',
         ]);
         expect(await catalog.accountsOfDevice('dev-1', later + 1, later + 2)).toEqual([]);
+      });
+
+      it('a first assignment starts with the current period in the account zone, unless backdated explicitly', async () => {
+        await catalog.putPlan(plan('first-plan'), NOW);
+        await catalog.putAccount(
+          {
+            id: 'acct-first-akl',
+            currency: 'EUR',
+            timeZone: 'Pacific/Auckland',
+            planId: 'first-plan',
+          },
+          NOW,
+        );
+        await account('acct-first-utc', 'first-plan');
+        // June in Auckland began 2024-05-31T12:00Z.
+        const auckland = await catalog.putDevice(
+          { id: 'dev-first-1', accountId: 'acct-first-akl' },
+          NOW,
+        );
+        expect(auckland.value.assignments).toEqual([
+          { accountId: 'acct-first-akl', planId: null, fromMs: utc('2024-05-31T12:00:00Z') },
+        ]);
+        expect(
+          (
+            await catalog.loadRatingInput(
+              'acct-first-akl',
+              billingPeriod('2024-05', 'Pacific/Auckland'),
+            )
+          ).devices,
+        ).toEqual([]);
+        // Onboarding a device that reported before it was assigned: an explicit time may reach
+        // into closed periods, for a first assignment only.
+        const march = utc('2024-03-01T00:00:00Z');
+        const backdated = await catalog.putDevice(
+          { id: 'dev-first-2', accountId: 'acct-first-utc', fromMs: march },
+          NOW,
+        );
+        expect(backdated.value.assignments).toEqual([
+          { accountId: 'acct-first-utc', planId: null, fromMs: march },
+        ]);
+        await expect(
+          catalog.putDevice(
+            { id: 'dev-first-2', accountId: 'acct-first-akl', fromMs: utc('2024-04-01') },
+            NOW,
+          ),
+        ).rejects.toMatchObject({ code: 'CONFLICT' });
+        // No account (a device that was never assigned): nothing to write.
+        expect(await catalog.putDevice({ id: 'dev-first-3', accountId: null }, NOW)).toEqual({
+          changed: false,
+          value: { id: 'dev-first-3', assignments: [] },
+        });
       });
 
       it('a move into a closed period of the account left or joined: CONFLICT, nothing written', async () => {
@@ -384,8 +469,10 @@ for (const target of dbTargets) {
           ['acct-lax', 'America/Los_Angeles'],
         ] as const)
           await catalog.putAccount({ id, currency: 'EUR', timeZone, planId: 'tz-plan' }, now);
-        await catalog.putDevice({ id: 'dev-akl', accountId: 'acct-akl' }, now);
-        await catalog.putDevice({ id: 'dev-lax', accountId: 'acct-lax' }, now);
+        // Onboarded (backdated) to May, so both were in their accounts at moveAt.
+        const may = utc('2024-05-01T00:00:00Z');
+        await catalog.putDevice({ id: 'dev-akl', accountId: 'acct-akl', fromMs: may }, now);
+        await catalog.putDevice({ id: 'dev-lax', accountId: 'acct-lax', fromMs: may }, now);
 
         // Leaving Auckland at moveAt reaches into its closed June.
         await expect(
@@ -435,7 +522,15 @@ for (const target of dbTargets) {
           NOW,
         );
         expect(ok.value.assignments).toEqual([
-          { accountId: 'acct-ov', planId: null, fromMs: 0 },
+          { accountId: 'acct-ov', planId: null, fromMs: JUNE.startMs },
+          { accountId: 'acct-ov', planId: 'ov-late', fromMs: utc('2024-09-01') },
+        ]);
+        // A first assignment without a time to a plan that starts later waits for the plan.
+        const waits = await catalog.putDevice(
+          { id: 'dev-ov-2', accountId: 'acct-ov', planId: 'ov-late' },
+          NOW,
+        );
+        expect(waits.value.assignments).toEqual([
           { accountId: 'acct-ov', planId: 'ov-late', fromMs: utc('2024-09-01') },
         ]);
       });
@@ -458,8 +553,15 @@ for (const target of dbTargets) {
           { id: 'acct-from', currency: 'EUR', timeZone: 'UTC', planId: 'move' },
           june5,
         );
+        // acct-to's plan is backdated to when the plan starts; acct-from's starts with June.
         await catalog.putAccount(
-          { id: 'acct-to', currency: 'EUR', timeZone: 'UTC', planId: 'move' },
+          {
+            id: 'acct-to',
+            currency: 'EUR',
+            timeZone: 'UTC',
+            planId: 'move',
+            planFromMs: utc('2024-01-01T00:00:00Z'),
+          },
           june5,
         );
         await catalog.putPlan(plan('move', { effective_from: '2024-06-20', name: 'v2' }), june5);
@@ -479,6 +581,11 @@ for (const target of dbTargets) {
         expect(from.account).toEqual({ id: 'acct-from', currency: 'EUR', timeZone: 'UTC' });
         expect(from.period).toEqual(JUNE);
         expect(from.asOfMs).toBeUndefined();
+        // The account's own timeline: cut by the plan's new version only, not by the move.
+        expect(from.accountSegments).toEqual([
+          { fromMs: JUNE.startMs, toMs: june20, planId: 'move', planVersion: 1 },
+          { fromMs: june20, toMs: JUNE.endMs, planId: 'move', planVersion: 2 },
+        ]);
         expect(from.devices.map((d) => [d.deviceId, d.segments])).toEqual([
           ['dev-move', [{ fromMs: JUNE.startMs, toMs: june10, planId: 'move', planVersion: 1 }]],
           [
@@ -505,6 +612,7 @@ for (const target of dbTargets) {
         expect(moved?.records).toBeUndefined();
 
         const to = await catalog.loadRatingInput('acct-to', JUNE);
+        expect(to.accountSegments).toEqual(from.accountSegments);
         expect(to.devices.map((d) => [d.deviceId, d.segments])).toEqual([
           [
             'dev-move',
@@ -526,14 +634,34 @@ for (const target of dbTargets) {
           planVersion: 2,
         });
         expect(open.devices[0]?.samples.map((s) => s.up).sort()).toEqual([1, 3]);
+        expect(open.accountSegments?.at(-1)).toEqual({
+          fromMs: june20,
+          toMs: asOf,
+          planId: 'move',
+          planVersion: 2,
+        });
         // An "as of" after the period's end: the period is closed, rated whole.
         expect((await catalog.loadRatingInput('acct-to', JUNE, utc('2024-08-01'))).asOfMs).toBe(
           undefined,
         );
-        // Before the move, acct-to had nothing of this device.
-        const may = await catalog.loadRatingInput('acct-to', billingPeriod('2024-05', 'UTC'));
+        // Before the move, acct-to had nothing of this device; the account itself was under its
+        // plan (backdated to when the plan first takes effect).
+        const mayPeriod = billingPeriod('2024-05', 'UTC');
+        const may = await catalog.loadRatingInput('acct-to', mayPeriod);
         expect(may.devices).toEqual([]);
-        expect(may.plans).toEqual({});
+        expect(may.accountSegments).toEqual([
+          { fromMs: mayPeriod.startMs, toMs: mayPeriod.endMs, planId: 'move', planVersion: 1 },
+        ]);
+        expect(Object.keys(may.plans)).toEqual(['move@1']);
+        // acct-from, created in June without a time, has nothing in May: no account segment.
+        expect(await catalog.loadRatingInput('acct-from', mayPeriod)).toMatchObject({
+          accountSegments: [],
+          plans: {},
+          devices: [],
+        });
+        // A period before the plan took effect: no segment at all, but the field is set.
+        const dec = await catalog.loadRatingInput('acct-to', billingPeriod('2023-12', 'UTC'));
+        expect(dec).toMatchObject({ accountSegments: [], plans: {}, devices: [] });
 
         expect(await catalog.accountsOfDevice('dev-move', JUNE.startMs, JUNE.endMs)).toEqual([
           'acct-from',
@@ -581,6 +709,7 @@ for (const target of dbTargets) {
         expect(inBucket.find((x) => byDims(x) === '{}')).toEqual({
           bucketMs: bucket,
           dims: {},
+          dimsKey: '',
           up: 100,
           down: 1005,
           records: 2,
@@ -590,19 +719,30 @@ for (const target of dbTargets) {
         expect(inBucket.find((x) => x.dims.zone === 'eu')).toEqual({
           bucketMs: bucket,
           dims: { zone: 'eu' },
+          dimsKey: '[["zone","eu"]]',
           up: Number.MAX_SAFE_INTEGER,
           down: 1007,
           records: 2,
           meters: { sms: '0.3' },
         });
         expect(inBucket).toHaveLength(2);
+        // usage_5m.dims_key is the canonical key of the row's dims.
+        for (const x of dev?.samples ?? []) expect(x.dimsKey).toBe(dimsKey(x.dims));
         // Rollups follow the bucket rule (an interval ending at 00:00 belongs to the bucket
         // before): the record ending at June 1 00:00 is May's, the one ending July 1 00:00 June's.
         expect(dev?.samples.filter((s) => s.bucketMs !== bucket)).toEqual([
-          { bucketMs: JUNE.endMs - 300_000, dims: {}, up: 13, down: 0, records: 1, meters: {} },
+          {
+            bucketMs: JUNE.endMs - 300_000,
+            dims: {},
+            dimsKey: '',
+            up: 13,
+            down: 0,
+            records: 1,
+            meters: {},
+          },
         ]);
 
-        // Raw records: a plan in use rounds per record. Interval ends in (start, end], the
+        // Raw records: the device's plan rounds per record. Interval ends in (start, end], the
         // rollups' rule: the record ending June 1 00:00 is May's, the one ending July 1 June's.
         expect([...(dev?.records ?? [])].sort((a, b) => a.tsMs - b.tsMs)).toEqual([
           { tsMs: t, dims: { zone: 'eu' }, up: big, down: 1000, meters: { sms: '0.1' } },
@@ -622,7 +762,84 @@ for (const target of dbTargets) {
           { fromMs: JUNE.startMs, toMs: JUNE.endMs, planId: 'override-x', planVersion: 1 },
         ]);
         expect(ovr?.samples).toMatchObject([{ meters: { sms: '1.5' } }]);
-        expect(ovr?.records).toMatchObject([{ meters: { sms: '1.5' } }]);
+        // Its override does not round per record: no raw records loaded for it.
+        expect(ovr?.records).toBeUndefined();
+      });
+
+      it('raw records only inside segments under a version rounding per record', async () => {
+        // Plan "rr" rounds per record until June 10, then a version that does not; device
+        // rr-b moves to an override that rounds per record on June 20.
+        const june5 = utc('2024-06-05T00:00:00Z');
+        const june10 = utc('2024-06-10T00:00:00Z');
+        const june20 = utc('2024-06-20T00:00:00Z');
+        await catalog.putPlan(perRecordPlan('rr'), june5);
+        await catalog.putPlan(perRecordPlan('rr-ovr'), june5);
+        await catalog.putAccount(
+          { id: 'acct-rr', currency: 'EUR', timeZone: 'UTC', planId: 'rr' },
+          june5,
+        );
+        await catalog.putPlan(plan('rr', { effective_from: '2024-06-10' }), june5);
+        await catalog.putDevice({ id: 'rr-a', accountId: 'acct-rr' }, june5);
+        await catalog.putDevice({ id: 'rr-b', accountId: 'acct-rr' }, june5);
+        await catalog.putDevice({ id: 'rr-b', accountId: 'acct-rr', planId: 'rr-ovr' }, june20);
+        const at = (iso: string) => utc(`2024-06-${iso}Z`);
+        await ingest([
+          rec('rr-a', 1, { endMs: at('02T00:00:00'), up: 1 }),
+          rec('rr-a', 2, { endMs: june10, up: 2 }), // placed at june10 - 1 ms: still v1
+          rec('rr-a', 3, { endMs: june10 + 1, up: 3 }),
+          rec('rr-a', 4, { endMs: at('25T00:00:00'), up: 4 }),
+          rec('rr-b', 1, { endMs: at('03T00:00:00'), up: 5 }),
+          rec('rr-b', 2, { endMs: at('15T00:00:00'), up: 6 }),
+          rec('rr-b', 3, { endMs: at('21T00:00:00'), up: 7 }),
+        ]);
+
+        const input = await catalog.loadRatingInput('acct-rr', JUNE);
+        expect(Object.keys(input.plans).sort()).toEqual(['rr-ovr@1', 'rr@1', 'rr@2']);
+        const ups = (id: string) =>
+          input.devices
+            .find((d) => d.deviceId === id)
+            ?.records?.map((r) => r.up)
+            .sort((a, b) => a - b);
+        expect(ups('rr-a')).toEqual([1, 2]);
+        expect(ups('rr-b')).toEqual([5, 7]);
+        // Samples are still the whole period's.
+        expect(input.devices.find((d) => d.deviceId === 'rr-a')?.samples).toHaveLength(4);
+
+        // After June 10 no segment rounds per record for rr-a: it gets no records at all.
+        const late = await catalog.loadRatingInput('acct-rr', JUNE, june20);
+        expect(late.devices.map((d) => [d.deviceId, d.records?.length])).toEqual([
+          ['rr-a', 2],
+          ['rr-b', 1],
+        ]);
+      });
+
+      it('an account without devices has its own timeline, and the engine bills its fee', async () => {
+        // Fee per account; the account changes plan mid-June; a device override elsewhere
+        // in the catalog does not cut the account's timeline.
+        const withFee = (id: string, more: Record<string, unknown> = {}) =>
+          plan(id, {
+            charges: [{ id: 'platform', type: 'fixed', amount: '30', per: 'account' }],
+            ...more,
+          });
+        const june16 = utc('2024-06-16T00:00:00Z');
+        await catalog.putPlan(withFee('fee-a'), NOW);
+        await catalog.putPlan(withFee('fee-b'), NOW);
+        await account('acct-fee', 'fee-a');
+        await account('acct-fee', 'fee-b', { planFromMs: june16 });
+
+        const input = await catalog.loadRatingInput('acct-fee', JUNE);
+        expect(input.devices).toEqual([]);
+        expect(input.accountSegments).toEqual([
+          { fromMs: JUNE.startMs, toMs: june16, planId: 'fee-a', planVersion: 1 },
+          { fromMs: june16, toMs: JUNE.endMs, planId: 'fee-b', planVersion: 1 },
+        ]);
+        expect(Object.keys(input.plans).sort()).toEqual(['fee-a@1', 'fee-b@1']);
+        const invoice = rateAccount(input);
+        expect(invoice.lines.map((l) => [l.plan, l.kind, l.amount, l.prorated_days])).toEqual([
+          ['fee-a', 'fixed', '15.00', 15],
+          ['fee-b', 'fixed', '15.00', 15],
+        ]);
+        expect(invoice.total).toBe('30.00');
       });
     });
   });
