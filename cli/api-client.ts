@@ -41,14 +41,18 @@ export function withClientOptions(cmd: Command): Command {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'PUT';
+  method?: 'GET' | 'PUT' | 'POST';
   accept?: 'application/json' | 'text/csv';
   body?: string;
   contentType?: string;
 }
 
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** Named in the error when the server cannot be reached. */
+    readonly target = 'the rater',
+  ) {}
 
   /** The client for a command's options (`apiUrl`, `config`); a bad URL is a ConfigError. */
   static from(opts: { apiUrl?: string; config?: string }): ApiClient {
@@ -76,7 +80,7 @@ export class ApiClient {
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new Error(
-        `cannot reach the rater at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(err)}`,
+        `cannot reach ${this.target} at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(err)}`,
         { cause: err },
       );
     }

@@ -10,11 +10,13 @@ import { PlanValidationError } from '../rater/rating/plan.ts';
 import { ApiError, UsageError } from './api-client.ts';
 import { registerAccountsCommand, registerDevicesCommand } from './catalog.ts';
 import { registerChargesCommand } from './charges.ts';
+import { registerInvoicesCommand } from './invoices.ts';
 import { addConfigFlags, givenFlags, onShutdown } from './options.ts';
 import { problemLines, registerPlansCommand } from './plans.ts';
 import { registerUsageCommand } from './usage.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerConfigCommand } from './config-docs.ts';
+import { registerCollectorAdminCommands } from './collector-admin.ts';
 
 const program = new Command('edgemeter')
   .description('Usage metering and rating for IoT and telecom operators')
@@ -58,10 +60,12 @@ addConfigFlags(
 registerDemoCommand(program);
 registerUsageCommand(program);
 registerChargesCommand(program);
+registerInvoicesCommand(program);
 registerPlansCommand(program);
 registerAccountsCommand(program);
 registerDevicesCommand(program);
 registerConfigCommand(program);
+registerCollectorAdminCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logger.ts';
 import { splitHostPort } from '../common/net.ts';
 import type { CollectorConfig } from './config.ts';
-import { Outbox } from './buffer/outbox.ts';
+import { Outbox, type OutboxStats } from './buffer/outbox.ts';
 import { RaterClient } from './forward/client.ts';
 import { Forwarder, type BatchSender } from './forward/forwarder.ts';
 import { buildCollectorHttp } from './http/server.ts';
@@ -47,6 +47,9 @@ export class Collector {
     const outbox = new Outbox({
       dir: config.bufferDir,
       maxBytes: config.bufferMaxBytes,
+      fullPolicy: config.bufferFullPolicy,
+      minFreeBytes: config.bufferMinFreeBytes,
+      onDrop: (d) => this.metrics.recordsDropped.inc({ reason: 'buffer_full' }, d.records),
       logger,
       ...(this.deps.beforeWrite ? { beforeWrite: this.deps.beforeWrite } : {}),
     });
@@ -81,6 +84,10 @@ export class Collector {
       limits: {
         maxPayloadBytes: config.maxPayloadBytes,
         maxRecordsPerPayload: config.maxRecordsPerPayload,
+      },
+      clockSkew: {
+        toleranceMs: config.clockSkewToleranceMs,
+        maxFutureMs: config.maxFutureSkewMs,
       },
       metrics: this.metrics,
       logger,
@@ -118,8 +125,12 @@ export class Collector {
     return this.config.mqttUpstream ? 'bridge' : 'embedded';
   }
 
-  outboxStats(): { records: number; bytes: number; deadLetters: number } {
-    if (!this.outbox) return { records: 0, bytes: 0, deadLetters: 0 };
+  outboxStats(): Pick<
+    OutboxStats,
+    'records' | 'bytes' | 'deadLetters' | 'quarantined' | 'dropped'
+  > &
+    Partial<OutboxStats> {
+    if (!this.outbox) return { records: 0, bytes: 0, deadLetters: 0, quarantined: 0, dropped: 0 };
     return this.outbox.stats();
   }
 
@@ -132,19 +143,43 @@ export class Collector {
     return this.deadLetters.list({ limit, ...(afterSeq === undefined ? {} : { afterSeq }) });
   }
 
+  /** Damaged outbox entries (failed their checksum), oldest first. */
+  listQuarantine(limit: number, afterSeq?: bigint) {
+    if (!this.outbox) throw new Error('collector not started');
+    return this.outbox.quarantine.list({ limit, ...(afterSeq === undefined ? {} : { afterSeq }) });
+  }
+
   readiness() {
     const s = this.outboxStats();
-    const outbox = { records: s.records, bytes: s.bytes, maxBytes: this.config.bufferMaxBytes };
-    if (!this.outbox) return { ready: false, reason: 'outbox not open', outbox, mode: this.mode };
-    // Not ready once a payload of the largest accepted size might no longer fit: from then on
-    // publishes are (or are about to be) refused with BUFFER_FULL.
-    if (s.bytes + this.config.maxPayloadBytes > this.config.bufferMaxBytes)
-      return {
-        ready: false,
-        reason: 'outbox (nearly) full: publishes are refused',
-        outbox,
-        mode: this.mode,
-      };
+    const { bufferMaxBytes: maxBytes, bufferFullPolicy: fullPolicy } = this.config;
+    // Nearly full: a payload of the largest accepted size might no longer fit under the cap.
+    const full = s.bytes + this.config.maxPayloadBytes > maxBytes;
+    const outbox = {
+      records: s.records,
+      bytes: s.bytes,
+      maxBytes,
+      fullPolicy,
+      full,
+      dropped: s.dropped,
+      quarantined: s.quarantined,
+      ...(s.diskFree === undefined ? {} : { diskFree: s.diskFree }),
+    };
+    const notReady = (reason: string) => ({ ready: false, reason, outbox, mode: this.mode });
+    if (!this.outbox || s.state !== 'open') {
+      if (s.state === 'recovering')
+        return notReady(
+          `outbox is being reopened after a failed disk write (${s.lastStoreError ?? 'unknown'}): publishes are refused`,
+        );
+      return notReady('outbox not open');
+    }
+    if (s.diskLow)
+      return notReady(
+        `disk nearly full: ${s.diskFree ?? '?'} bytes free, ${s.minFreeBytes ?? '?'} kept in reserve: publishes are refused`,
+      );
+    // With refuse, publishes are (or are about to be) refused with BUFFER_FULL from here on.
+    // With drop-oldest they are still accepted, and `outbox.full` and `dropped` tell.
+    if (full && fullPolicy === 'refuse')
+      return notReady('outbox (nearly) full: publishes are refused');
     return { ready: true, outbox, mode: this.mode };
   }
 

@@ -13,6 +13,7 @@ import {
   type LoadInput,
 } from '../common/config.ts';
 import { DEVICE_ID_RE } from '../common/usage.ts';
+import { DEFAULT_CLOCK_SKEW } from './mqtt/clock-skew.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -62,11 +63,19 @@ export const collectorOptions = {
     arg: '<dir>',
   }),
   bufferMaxBytes: option(integer(GiB, MiB, Number.MAX_SAFE_INTEGER, true), {
-    doc: 'Cap on buffered record bytes. At the cap new publishes are refused (no PUBACK) so devices keep them. Accepts units: 512MiB, 2GiB.',
+    doc: 'Cap on buffered record bytes. What happens at the cap is bufferFullPolicy (default: new publishes are refused, no PUBACK, so devices keep them). Accepts units: 512MiB, 2GiB.',
+    arg: '<bytes>',
+  }),
+  bufferFullPolicy: option(z.enum(['refuse', 'drop-oldest']).default('refuse'), {
+    doc: 'What the collector does at bufferMaxBytes: refuse (new publishes get no PUBACK, so devices keep them and retry) or drop-oldest (the oldest records not yet handed to the rater are deleted in the same synced write as the new ones, counted in edgemeter_collector_records_dropped_total{reason="buffer_full"} and logged; records in flight to the rater are never dropped).',
+    arg: '<policy>',
+  }),
+  bufferMinFreeBytes: option(integer(64 * MiB, 0, Number.MAX_SAFE_INTEGER, true), {
+    doc: 'Free space always kept on the file system of bufferDir, whatever bufferMaxBytes allows: publishes that would leave less are refused (no PUBACK) under either policy, so that a full disk still leaves the outbox room to drain, compact and reopen. 0 disables the check. Accepts units.',
     arg: '<bytes>',
   }),
   httpListen: option(hostPort('0.0.0.0:9464'), {
-    doc: 'Address of the collector HTTP endpoints: /healthz, /readyz, /metrics and /v1/dead-letters.',
+    doc: 'Address of the collector HTTP endpoints: /healthz, /readyz, /metrics, /v1/dead-letters and /v1/quarantine.',
     arg: '<host:port>',
   }),
   maxPayloadBytes: option(integer(256 * KiB, 64, 16 * MiB, true), {
@@ -76,6 +85,14 @@ export const collectorOptions = {
   maxRecordsPerPayload: option(integer(1000, 1, 100_000), {
     doc: 'Most records in one JSON array payload; longer arrays are dead-lettered as TOO_MANY_RECORDS.',
     arg: '<n>',
+  }),
+  clockSkewToleranceMs: option(integer(DEFAULT_CLOCK_SKEW.toleranceMs, 0, 30 * 86_400_000), {
+    doc: 'Largest difference between a report’s ts (device clock, the billing time) and the collector’s receive time that counts as normal, in ms. Reports beyond it are accepted and counted as clock-skewed (edgemeter_collector_records_clock_skewed_total); the rater stores every record’s skew.',
+    arg: '<ms>',
+  }),
+  maxFutureSkewMs: option(integer(DEFAULT_CLOCK_SKEW.maxFutureMs, 60_000, 36_525 * 86_400_000), {
+    doc: 'Reports whose ts is more than this far ahead of the collector’s clock are rejected as CLOCK_SKEW, in ms (reports from the past are accepted as late data).',
+    arg: '<ms>',
   }),
   batchMaxRecords: option(integer(2000, 1, 50_000), {
     doc: 'Most records in one forwarded gRPC batch.',

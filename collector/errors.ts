@@ -21,6 +21,10 @@ export const COLLECTOR_ERRORS = {
     answer: 'dead-letter',
     doc: 'A report is missing a field or has a wrong type or value; the reason names the field.',
   },
+  CLOCK_SKEW: {
+    answer: 'dead-letter',
+    doc: 'The report’s ts is more than maxFutureSkewMs ahead of the collector’s clock.',
+  },
   EMPTY_PAYLOAD: { answer: 'dead-letter', doc: 'Payload is empty or an empty array.' },
   PAYLOAD_TOO_LARGE: { answer: 'dead-letter', doc: 'Payload exceeds maxPayloadBytes.' },
   TOO_MANY_RECORDS: {

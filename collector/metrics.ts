@@ -3,7 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface OutboxGaugeSource {
-  stats(): { records: number; bytes: number; deadLetters: number };
+  stats(): { records: number; bytes: number; deadLetters: number; quarantined?: number };
 }
 
 export class CollectorMetrics {
@@ -12,6 +12,8 @@ export class CollectorMetrics {
   readonly recordsAccepted: Counter;
   readonly recordsRejected: Counter<'code'>;
   readonly publishesRefused: Counter<'code'>;
+  readonly recordsDropped: Counter<'reason'>;
+  readonly recordsClockSkewed: Counter<'direction'>;
   readonly batchesSent: Counter;
   readonly batchRetries: Counter;
   readonly batchErrors: Counter<'code'>;
@@ -36,12 +38,25 @@ export class CollectorMetrics {
       labelNames: ['code'],
       registers,
     });
+    this.recordsClockSkewed = new Counter({
+      name: 'edgemeter_collector_records_clock_skewed_total',
+      help: 'Reports accepted with ts beyond clockSkewToleranceMs of the receive time, by direction',
+      labelNames: ['direction'],
+      registers,
+    });
     this.publishesRefused = new Counter({
       name: 'edgemeter_collector_publishes_refused_total',
       help: 'Publishes refused without PUBACK, by reason code',
       labelNames: ['code'],
       registers,
     });
+    this.recordsDropped = new Counter({
+      name: 'edgemeter_collector_records_dropped_total',
+      help: 'Acknowledged records deleted from the outbox without reaching the rater, by reason (buffer_full: bufferFullPolicy drop-oldest)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.recordsDropped.inc({ reason: 'buffer_full' }, 0); // exported as 0 from the start
     this.batchesSent = new Counter({
       name: 'edgemeter_collector_forward_batches_total',
       help: 'Batches acknowledged by the rater',
@@ -99,6 +114,14 @@ export class CollectorMetrics {
       registers,
       collect() {
         this.set(outbox.stats().deadLetters);
+      },
+    });
+    new Gauge({
+      name: 'edgemeter_collector_quarantined',
+      help: 'Damaged outbox entries in the quarantine (failed their checksum; not forwarded)',
+      registers,
+      collect() {
+        this.set(outbox.stats().quarantined ?? 0);
       },
     });
   }

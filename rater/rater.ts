@@ -10,6 +10,7 @@ import { IngestService } from './ingest/service.ts';
 import { RaterMetrics } from './metrics.ts';
 import type { CatalogStore } from './storage/catalog.ts';
 import { SqlCatalogStore } from './storage/catalog-store.ts';
+import { SqlInvoiceStore, type InvoiceStore } from './storage/invoice-store.ts';
 import { openStore } from './storage/open.ts';
 import type { UsageStore } from './storage/store.ts';
 import { SqlUsageStore } from './storage/usage-store.ts';
@@ -23,6 +24,8 @@ export interface RaterDeps {
    * passed in that is not an SqlUsageStore needs its catalog passed too).
    */
   catalog?: CatalogStore;
+  /** Issued invoices. Default: SqlInvoiceStore over the usage store's connection. */
+  invoices?: InvoiceStore;
   /** "Now" for the HTTP API (open periods, default effective times). Default Date.now. */
   clock?: () => number;
   processMetrics?: boolean;
@@ -68,6 +71,7 @@ export class Rater {
     this.http = buildApi({
       store,
       catalog: this.catalogFor(store),
+      invoices: this.invoicesFor(store),
       metrics: this.metrics,
       logger,
       ...(this.deps.clock ? { now: this.deps.clock } : {}),
@@ -84,6 +88,13 @@ export class Rater {
     if (this.deps.catalog) return this.deps.catalog;
     if (store instanceof SqlUsageStore) return new SqlCatalogStore(store.sql);
     throw new Error('a usage store that is not an SqlUsageStore needs deps.catalog');
+  }
+
+  /** Issued invoices live in the same database, over the same connection. */
+  private invoicesFor(store: UsageStore): InvoiceStore {
+    if (this.deps.invoices) return this.deps.invoices;
+    if (store instanceof SqlUsageStore) return new SqlInvoiceStore(store.sql);
+    throw new Error('a usage store that is not an SqlUsageStore needs deps.invoices');
   }
 
   get usageStore(): UsageStore {

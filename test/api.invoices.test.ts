@@ -17,6 +17,7 @@ import { RaterMetrics } from '../rater/metrics.ts';
 import { invoicesCsv } from '../rater/rating/csv.ts';
 import type { Invoice } from '../rater/rating/types.ts';
 import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
+import { SqlInvoiceStore } from '../rater/storage/invoice-store.ts';
 import { dbTargets } from './helpers/db.ts';
 import { ingestEvery5m, samplePlanYaml, startApi, type TestApi } from './helpers/billing.ts';
 
@@ -34,6 +35,7 @@ for (const target of dbTargets) {
       const app = buildApi({
         store: api.store,
         catalog: new SqlCatalogStore(api.store.sql),
+        invoices: new SqlInvoiceStore(api.store.sql),
         metrics: new RaterMetrics({ processMetrics: false }),
         logger: silentLogger(),
         now: () => Date.parse(iso),

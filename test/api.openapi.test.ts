@@ -6,6 +6,7 @@ import { silentLogger } from '../common/logger.ts';
 import { buildApi } from '../rater/api/server.ts';
 import { RaterMetrics } from '../rater/metrics.ts';
 import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
+import { SqlInvoiceStore } from '../rater/storage/invoice-store.ts';
 import { startApi, type TestApi } from './helpers/billing.ts';
 
 interface Operation {
@@ -24,6 +25,7 @@ interface OpenApi {
 const PROMISED = [
   'GET /v1/devices/{id}/usage',
   'GET /v1/conflicts',
+  'GET /v1/devices/{id}/skewed',
   'GET /v1/devices/{id}/charges',
   'GET /v1/accounts/{id}/invoices/{period}',
   'GET /v1/invoices',
@@ -70,6 +72,7 @@ describe('OpenAPI description', () => {
     const app: FastifyInstance = buildApi({
       store: api.store,
       catalog: new SqlCatalogStore(api.store.sql),
+      invoices: new SqlInvoiceStore(api.store.sql),
       metrics: new RaterMetrics({ processMetrics: false }),
       logger: silentLogger(),
     });

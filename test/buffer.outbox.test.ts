@@ -5,7 +5,12 @@ import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageRecord, type UsageRecordMsg } from '../proto/index.ts';
-import { Outbox, type OutboxEntry, type OutboxOptions } from '../collector/buffer/outbox.ts';
+import {
+  Outbox,
+  type DropInfo,
+  type OutboxEntry,
+  type OutboxOptions,
+} from '../collector/buffer/outbox.ts';
 import { BufferError } from '../collector/buffer/errors.ts';
 import { OUTBOX_PREFIX, prefixRange } from '../collector/buffer/codec.ts';
 
@@ -221,25 +226,179 @@ describe('Outbox', () => {
     expect(await drain(outbox)).toEqual([23, 24, 26, 27, 28]);
   });
 
-  it('moves a corrupted entry to the dead letters and delivers the rest', async () => {
+  it('drop-oldest deletes the oldest unsent entries with the new write, never those in flight', async () => {
+    const size = UsageRecord.encode(record(20)).finish().length;
+    expect(UsageRecord.encode(record(39)).finish().length).toBe(size);
+    const dir = await tempDir();
+    const drops: DropInfo[] = [];
+    const warnings: string[] = [];
+    let outbox = await openOutbox({
+      dir,
+      maxBytes: size * 5,
+      fullPolicy: 'drop-oldest',
+      onDrop: (info) => drops.push(info),
+      logger: { warn: (_obj, msg) => warnings.push(msg) },
+    });
+    await outbox.append([20, 21, 22, 23, 24].map((i) => record(i)));
+    // 20 and 21 are handed to the forwarder (in flight to the rater, not acked yet).
+    const inFlight = await outbox.readBatch({ maxRecords: 2, maxBytes: 1 << 20 });
+    expect(seqsOf(inFlight)).toEqual([20, 21]);
+
+    await outbox.append([record(25)]);
+    await outbox.append([26, 27, 28].map((i) => record(i)));
+    // One event per group commit, with counts: 22 for 25, then 23..25 for 26..28.
+    expect(drops).toEqual([
+      { records: 1, bytes: size, firstSeq: 3n, lastSeq: 3n },
+      { records: 3, bytes: size * 3, firstSeq: 4n, lastSeq: 6n },
+    ]);
+    expect(warnings.filter((w) => w.includes('dropped the oldest'))).toHaveLength(2);
+    expect(outbox.stats()).toMatchObject({
+      records: 5,
+      bytes: size * 5,
+      dropped: 4,
+      droppedBytes: size * 4,
+      fullPolicy: 'drop-oldest',
+    });
+
+    // Only 26..28 are unsent: four new records cannot be made room for, so nothing is dropped
+    // and the append is refused; so is an append larger than the whole buffer.
+    await expect(outbox.append([29, 30, 31, 32].map((i) => record(i)))).rejects.toMatchObject({
+      code: 'BUFFER_FULL',
+    });
+    await expect(
+      outbox.append([30, 31, 32, 33, 34, 35].map((i) => record(i))),
+    ).rejects.toMatchObject({ code: 'BUFFER_FULL', message: expect.stringContaining('whole') });
+    expect(outbox.stats()).toMatchObject({ records: 5, dropped: 4 });
+    await outbox.close();
+
+    // The drops were durable with the writes: after a restart, exactly these remain.
+    outbox = await openOutbox({ dir, maxBytes: size * 5, fullPolicy: 'drop-oldest' });
+    expect(await drain(outbox)).toEqual([20, 21, 26, 27, 28]);
+  });
+
+  it('drop-oldest never hands out an entry it dropped, under concurrent reads and appends', async () => {
+    const size = UsageRecord.encode(record(1000)).finish().length;
+    const outbox = await openOutbox({
+      dir: await tempDir(),
+      maxBytes: size * 60,
+      fullPolicy: 'drop-oldest',
+    });
+    const delivered: number[] = [];
+    let appended = 0;
+    let refused = 0;
+    let appending = true;
+    let n = 1000;
+    const writer = (async () => {
+      for (let round = 0; round < 60; round++) {
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, () => outbox.append([record(n++), record(n++), record(n++)])),
+        );
+        for (const r of results) {
+          if (r.status === 'fulfilled') appended += 3;
+          else if ((r.reason as BufferError).code === 'BUFFER_FULL') refused += 3;
+          else throw r.reason;
+        }
+      }
+      appending = false;
+    })();
+    const reader = (async () => {
+      for (let i = 0; appending || outbox.stats().records > 0; i++) {
+        const batch = await outbox.readBatch({ maxRecords: 7, maxBytes: 1 << 20 });
+        delivered.push(...seqsOf(batch));
+        if (i % 5 === 0) await new Promise((r) => setTimeout(r, 1)); // let appends pile up
+        await outbox.ack(batch);
+        if (batch.length === 0) await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await Promise.all([writer, reader]);
+    const { dropped, records, bytes } = outbox.stats();
+    expect(dropped).toBeGreaterThan(0);
+    expect(new Set(delivered).size).toBe(delivered.length);
+    // Every accepted record was either delivered or dropped, never both.
+    expect(delivered.length + dropped).toBe(appended);
+    expect(appended + refused).toBe(1800);
+    expect({ records, bytes }).toEqual({ records: 0, bytes: 0 });
+    expect(delivered).toEqual([...delivered].sort((a, b) => a - b));
+  });
+
+  it('refuses new records while the disk is below its reserve, but still acks and dead-letters', async () => {
+    let free = 1e9;
+    const outbox = await openOutbox({
+      dir: await tempDir(),
+      minFreeBytes: 10_000,
+      diskFree: async () => free,
+    });
+    await outbox.append([1, 2, 3].map((i) => record(i)));
+    free = 5_000;
+    await expect(outbox.append([record(4)])).rejects.toMatchObject({
+      code: 'BUFFER_FULL',
+      message: expect.stringContaining('disk nearly full: 5000 bytes free'),
+    });
+    await expect(
+      outbox.append([], [{ code: 'INVALID_RECORD', reason: 'x', receivedMs: T0 }]),
+    ).rejects.toMatchObject({ code: 'BUFFER_FULL' });
+    expect(outbox.stats()).toMatchObject({ records: 3, diskLow: true, diskFree: 5_000 });
+
+    // Draining needs no new room: the forwarder's acks and dead letters go through.
+    const [bad, ...good] = await outbox.readBatch({ maxRecords: 10, maxBytes: 1 << 20 });
+    await outbox.deadLetter([
+      {
+        entry: bad as OutboxEntry,
+        letter: { code: 'RATER_REJECTED', reason: 'r', receivedMs: T0 },
+      },
+    ]);
+    await outbox.ack(good);
+    expect(outbox.stats()).toMatchObject({ records: 0, deadLetters: 1 });
+
+    free = 1e9;
+    await outbox.append([record(5)]);
+    expect(outbox.stats()).toMatchObject({ records: 1, diskLow: false, diskFree: 1e9 });
+  });
+
+  it('quarantines a damaged entry with its reason and delivers the rest', async () => {
     const dir = await tempDir();
     let outbox = await openOutbox({ dir });
-    await outbox.append([1, 2, 3].map((i) => record(i)));
+    await outbox.append([1, 2, 3, 4].map((i) => record(i)));
     await outbox.close();
 
     const raw = new ClassicLevel<string, Buffer>(dir, { valueEncoding: 'buffer' });
     const keys = await raw.keys(prefixRange(OUTBOX_PREFIX)).all();
     const garbage = Buffer.from('not a record, not a checksum');
     await raw.put(keys[1] as string, garbage);
+    // A single flipped bit in a stored record (bit rot), and a key the outbox never writes.
+    const flipped = Buffer.from((await raw.get(keys[2] as string)) as Buffer);
+    flipped.writeUInt8(flipped.readUInt8(flipped.length - 1) ^ 0x01, flipped.length - 1);
+    await raw.put(keys[2] as string, flipped);
+    await raw.put('o:not-a-sequence', Buffer.from('stray'));
     await raw.close();
 
     outbox = await openOutbox({ dir });
-    expect(await drain(outbox)).toEqual([1, 3]);
-    expect(outbox.stats()).toMatchObject({ records: 0, bytes: 0, corrupt: 1, deadLetters: 1 });
-    const [letter] = await outbox.deadLetters.list({ limit: 10 });
-    expect(letter).toMatchObject({ code: 'CORRUPT_OUTBOX_ENTRY' });
-    expect(letter?.reason).toContain(keys[1]);
-    expect(letter?.payload).toEqual(garbage);
+    expect(await drain(outbox)).toEqual([1, 4]);
+    expect(outbox.stats()).toMatchObject({
+      records: 0,
+      bytes: 0,
+      corrupt: 3,
+      quarantined: 3,
+      deadLetters: 0,
+    });
+    const [first, second, stray] = await outbox.quarantine.list({ limit: 10 });
+    expect(first).toMatchObject({ code: 'CORRUPT_OUTBOX_ENTRY', outboxKey: keys[1] });
+    expect(first?.reason).toMatch(/CRC32 mismatch: stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}/);
+    expect(first?.payload).toEqual(garbage);
+    // The flipped bit is in the last field: the device id still decodes and is reported.
+    expect(second).toMatchObject({ outboxKey: keys[2], deviceId: 'dev-1' });
+    expect(second?.reason).toContain('appears to be from device dev-1');
+    expect(second?.payload).toEqual(flipped);
+    expect(stray?.reason).toContain('not one the outbox writes');
+    expect(await outbox.deadLetters.list({ limit: 10 })).toEqual([]);
+    await outbox.close();
+
+    // Quarantined entries stay quarantined, and their sequence numbers are not reused.
+    outbox = await openOutbox({ dir });
+    expect(outbox.stats()).toMatchObject({ records: 0, quarantined: 3, corrupt: 0 });
+    await outbox.append([record(5)]);
+    const [next] = await outbox.readBatch({ maxRecords: 10, maxBytes: 1 << 20 });
+    expect(next?.seq).toBe(5n);
   });
 
   it('stores records and dead letters of one call in one batch, and caps the dead letters', async () => {

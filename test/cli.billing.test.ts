@@ -201,6 +201,28 @@ describe('edgemeter billing commands', () => {
     expect(deviceTable.stdout).toMatch(/^Charges of d1 in account acme, 2026-02, EUR, closed/);
   });
 
+  it('issues a closed month: "issued now", then "already issued" with the same total', async () => {
+    const first = await withApi(['invoices', 'issue', '--period', '2026-02']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/acme\s+issued now\s+2026-03-10T12:00:00\.000Z\s+EUR \d+\.\d{2}/);
+    const again = await withApi(['invoices', 'issue', '--period', '2026-02', '--account', 'acme']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/acme\s+already issued/);
+    const open = await withApi(['invoices', 'issue', '--period', '2026-03', '--account', 'acme']);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/^edgemeter: CONFLICT: period 2026-03 has not ended/);
+    const json = await withApi([
+      'charges',
+      '--period',
+      '2026-02',
+      '--account',
+      'acme',
+      '--format',
+      'json',
+    ]);
+    expect((JSON.parse(json.stdout) as Invoice).status).toBe('issued');
+  });
+
   it('prints API errors as CODE: message (exit 1) and usage mistakes with exit 2', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const [missing, both, format, noPeriod, noOptions, down] = await Promise.all([

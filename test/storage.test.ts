@@ -66,6 +66,8 @@ for (const target of dbTargets) {
       expect(rows).toEqual([
         { version: 1, name: 'initial' },
         { version: 2, name: 'catalog' },
+        { version: 3, name: 'clock_skew' },
+        { version: 4, name: 'issued_invoices' },
       ]);
       await store.ready();
     });

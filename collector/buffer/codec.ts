@@ -1,6 +1,7 @@
 // How the buffer lays out its data in one LevelDB database. All keys are strings:
 //   o:<16 hex digits>   outbox entry (value: 4-byte big-endian CRC32, then a protobuf UsageRecord)
 //   d:<16 hex digits>   dead letter (value: JSON, see dead-letters.ts)
+//   q:<16 hex digits>   quarantined outbox entry (same JSON layout as a dead letter)
 //   m:<name>            meta values (sequence high-water marks, decimal strings)
 // Fixed-width lower-case hex makes lexicographic key order equal numeric sequence order, which is
 // what lets the forwarder read the outbox in order with a plain `gt:` range.
@@ -10,6 +11,8 @@ export const OUTBOX_PREFIX = 'o:';
 export const DEAD_LETTER_PREFIX = 'd:';
 export const META_OUTBOX_NEXT = 'm:outbox-next';
 export const META_DEAD_LETTER_NEXT = 'm:dead-letter-next';
+export const QUARANTINE_PREFIX = 'q:';
+export const META_QUARANTINE_NEXT = 'm:quarantine-next';
 
 const HEX_DIGITS = 16;
 const HEX_RE = /^[0-9a-f]{16}$/;
@@ -49,6 +52,15 @@ export function unframe(value: Buffer): Buffer | undefined {
   if (value.length < 4) return undefined;
   const body = value.subarray(4);
   return zlib.crc32(body) >>> 0 === value.readUInt32BE(0) ? body : undefined;
+}
+
+/** Why `unframe` refused a value, for the quarantine's reason. */
+export function frameProblem(value: Buffer): string {
+  if (value.length < 4) return `the value is ${value.length} bytes, too short to hold a checksum`;
+  const stored = value.readUInt32BE(0);
+  const computed = zlib.crc32(value.subarray(4)) >>> 0;
+  const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+  return `CRC32 mismatch: stored ${hex(stored)}, computed ${hex(computed)} over ${value.length - 4} bytes`;
 }
 
 /** Record bytes an outbox value accounts for against `maxBytes` (the body, not the checksum). */

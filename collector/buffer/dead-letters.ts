@@ -4,6 +4,10 @@
 // under its own key prefix, and its writes go through the outbox's group commit, so a publish
 // with good and bad elements becomes durable in one atomic batch.
 //
+// The same class keeps the quarantine (outbox entries that failed their checksum) under its own
+// key prefix and cap (see `QUARANTINE_LAYOUT`): damaged usage is kept apart from refused input, so
+// a flood of invalid reports can never push the evidence of a damaged record out.
+//
 // Cap policy: dead letters have their own byte cap (`deadLetterMaxBytes`), separate from the
 // outbox's. They are always accepted; when the stored total would exceed the cap, the OLDEST
 // dead letters are deleted in the same batch and counted in `dropped`. Refusing them instead
@@ -12,6 +16,8 @@ import type { ClassicLevel } from 'classic-level';
 import {
   DEAD_LETTER_PREFIX,
   META_DEAD_LETTER_NEXT,
+  META_QUARANTINE_NEXT,
+  QUARANTINE_PREFIX,
   parseMetaNumber,
   parseSeqKey,
   prefixRange,
@@ -22,6 +28,21 @@ import {
 /** Stored payloads are cut to this size; the original size is kept beside them. */
 export const DEAD_LETTER_PAYLOAD_MAX = 64 * 1024;
 
+/** Where a store keeps its entries and its sequence high-water mark. */
+export interface StoreLayout {
+  prefix: string;
+  nextKey: string;
+}
+
+export const DEAD_LETTER_LAYOUT: StoreLayout = {
+  prefix: DEAD_LETTER_PREFIX,
+  nextKey: META_DEAD_LETTER_NEXT,
+};
+export const QUARANTINE_LAYOUT: StoreLayout = {
+  prefix: QUARANTINE_PREFIX,
+  nextKey: META_QUARANTINE_NEXT,
+};
+
 export interface DeadLetterInput {
   /** Stable machine-readable code, e.g. INVALID_RECORD, CORRUPT_OUTBOX_ENTRY. */
   code: string;
@@ -29,7 +50,10 @@ export interface DeadLetterInput {
   reason: string;
   topic?: string;
   deviceId?: string;
+  /** Quarantine: the outbox key the entry was stored under. */
+  outboxKey?: string;
   payload?: Uint8Array;
+  /** When it was received (dead letters) or found damaged (quarantine). */
   receivedMs: number;
 }
 
@@ -40,6 +64,7 @@ export interface DeadLetter {
   reason: string;
   topic?: string;
   deviceId?: string;
+  outboxKey?: string;
   /** The payload, at most DEAD_LETTER_PAYLOAD_MAX bytes. */
   payload?: Buffer;
   /** Size of the original payload (larger than `payload.length` when truncated). */
@@ -76,23 +101,25 @@ export class DeadLetterStore {
   constructor(
     private readonly db: ClassicLevel<string, Buffer>,
     private readonly maxBytes: number,
+    private readonly layout: StoreLayout = DEAD_LETTER_LAYOUT,
   ) {}
 
-  /** One scan of the dead letters (keys and sizes only are kept in memory). */
+  /** One scan of the entries (keys and sizes only are kept in memory); again after a reopen. */
   async load(): Promise<void> {
     this.sizes.clear();
     this.bytes = 0;
     let last = 0;
-    for await (const [key, value] of this.db.iterator(prefixRange(DEAD_LETTER_PREFIX))) {
-      const seq = parseSeqKey(DEAD_LETTER_PREFIX, key);
+    const { prefix, nextKey } = this.layout;
+    for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
+      const seq = parseSeqKey(prefix, key);
       if (seq === undefined) continue;
       this.sizes.set(seq, value.length);
       this.bytes += value.length;
       last = seq;
     }
     // The high-water mark covers dead letters that were all dropped or deleted before a restart.
-    const mark = parseMetaNumber(await this.db.get(META_DEAD_LETTER_NEXT));
-    this.nextSeq = Math.max(1, last + 1, mark ?? 0);
+    const mark = parseMetaNumber(await this.db.get(nextKey));
+    this.nextSeq = Math.max(this.nextSeq, last + 1, mark ?? 0);
   }
 
   /**
@@ -121,13 +148,13 @@ export class DeadLetterStore {
     const kept = added.slice(skip);
 
     const ops: BatchOp[] = [
-      ...dropOld.map((seq): BatchOp => ({ type: 'del', key: seqKey(DEAD_LETTER_PREFIX, seq) })),
+      ...dropOld.map((seq): BatchOp => ({ type: 'del', key: seqKey(this.layout.prefix, seq) })),
       ...kept.map((a): BatchOp => ({
         type: 'put',
-        key: seqKey(DEAD_LETTER_PREFIX, a.seq),
+        key: seqKey(this.layout.prefix, a.seq),
         value: a.value,
       })),
-      { type: 'put', key: META_DEAD_LETTER_NEXT, value: Buffer.from(String(this.nextSeq)) },
+      { type: 'put', key: this.layout.nextKey, value: Buffer.from(String(this.nextSeq)) },
     ];
     return {
       ops,
@@ -153,15 +180,15 @@ export class DeadLetterStore {
     return { count: this.sizes.size, bytes: this.bytes, dropped: this.dropped };
   }
 
-  /** Dead letters in sequence order, starting after `afterSeq` (for paging). */
+  /** Entries in sequence order, starting after `afterSeq` (for paging). */
   async list(opts: { limit: number; afterSeq?: bigint | number }): Promise<DeadLetter[]> {
-    const range = prefixRange(DEAD_LETTER_PREFIX);
+    const { prefix } = this.layout;
+    const range = prefixRange(prefix);
     const after = opts.afterSeq === undefined ? undefined : Number(opts.afterSeq);
-    const bounds =
-      after === undefined ? range : { gt: seqKey(DEAD_LETTER_PREFIX, after), lt: range.lt };
+    const bounds = after === undefined ? range : { gt: seqKey(prefix, after), lt: range.lt };
     const out: DeadLetter[] = [];
     for await (const [key, value] of this.db.iterator({ ...bounds, limit: opts.limit })) {
-      const seq = parseSeqKey(DEAD_LETTER_PREFIX, key);
+      const seq = parseSeqKey(prefix, key);
       if (seq !== undefined) out.push(fromStored(seq, value));
     }
     return out;
@@ -176,6 +203,7 @@ function toStored(input: DeadLetterInput): StoredDeadLetter {
   };
   if (input.topic !== undefined) stored.topic = input.topic;
   if (input.deviceId !== undefined) stored.deviceId = input.deviceId;
+  if (input.outboxKey !== undefined) stored.outboxKey = input.outboxKey;
   if (input.payload !== undefined) {
     const p = input.payload;
     const kept = p.length > DEAD_LETTER_PAYLOAD_MAX ? p.subarray(0, DEAD_LETTER_PAYLOAD_MAX) : p;

@@ -15,9 +15,12 @@ export class GroupCommit<J> {
   /**
    * `writeGroup` writes all the jobs it is given in one atomic write. It runs for one group at a
    * time. If it throws, every job of that group is rejected with its error (nothing of the group
-   * was written); otherwise every job is resolved.
+   * was written). Otherwise every job is resolved, except those it refused: it may return one
+   * entry per job, an error for a job it left out of the write (e.g. no room for it).
    */
-  constructor(private readonly writeGroup: (jobs: J[]) => Promise<void>) {}
+  constructor(
+    private readonly writeGroup: (jobs: J[]) => Promise<void | ReadonlyArray<Error | undefined>>,
+  ) {}
 
   submit(job: J): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -36,8 +39,12 @@ export class GroupCommit<J> {
       const group = this.queue;
       this.queue = [];
       try {
-        await this.writeGroup(group.map((w) => w.job));
-        for (const w of group) w.resolve();
+        const refused = await this.writeGroup(group.map((w) => w.job));
+        group.forEach((w, i) => {
+          const err = refused?.[i];
+          if (err === undefined) w.resolve();
+          else w.reject(err);
+        });
       } catch (err) {
         for (const w of group) w.reject(err);
       }

@@ -5,10 +5,23 @@
 // Sequence numbers are the outbox keys. They are assigned in commit order (so a reader never
 // sees a lower one appear behind its cursor) and never reused, also across restarts and after the
 // outbox was drained: a high-water mark is written with every batch. Reading: reader.ts.
+//
+// Full (Guarantee 3): at `maxBytes` the stated policy applies (`refuse` or `drop-oldest`, see
+// types.ts); below `minFreeBytes` of free disk, appends are refused. A LevelDB write that fails
+// (a full disk, an I/O error) leaves its log in an unknown state: LevelDB may silently lose
+// later writes that it reports as synced. So after a failed write the outbox refuses every write
+// and reopens the database (which starts a new log) before it takes another one.
+import fs from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
+import { DEVICE_ID_RE } from '../../common/usage.ts';
 import { UsageRecord, type UsageRecordMsg } from '../../proto/index.ts';
 import { BufferError } from './errors.ts';
-import { DeadLetterStore, type DeadLetterInput, type StagedDeadLetters } from './dead-letters.ts';
+import {
+  DeadLetterStore,
+  QUARANTINE_LAYOUT,
+  type DeadLetterInput,
+  type StagedDeadLetters,
+} from './dead-letters.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SeqSet } from './seq-set.ts';
 import {
@@ -16,6 +29,7 @@ import {
   OUTBOX_PREFIX,
   bodyLength,
   frame,
+  frameProblem,
   parseMetaNumber,
   parseSeqKey,
   prefixRange,
@@ -28,6 +42,7 @@ import { AppendSignal } from './notify.ts';
 import { OutboxReader, type CorruptEntry } from './reader.ts';
 import type {
   AppendListener,
+  BufferFullPolicy,
   BufferLogger,
   DeadLetterEntry,
   OutboxEntry,
@@ -42,17 +57,43 @@ interface Job {
   values: Buffer[];
   bytes: number;
   deadLetters: readonly DeadLetterInput[];
+  quarantine: readonly DeadLetterInput[];
   /** Outbox entries removed in the same batch (quarantined or dead-lettered). */
   remove: Array<{ key: string; seq: number | undefined; bytes: number }>;
 }
 
+/** An unsent entry deleted by drop-oldest. */
+interface Victim {
+  seq: number;
+  key: string;
+  bytes: number;
+}
+
 const OUTBOX_RANGE = prefixRange(OUTBOX_PREFIX);
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** Delay between attempts to reopen the database after a failed write. */
+const REOPEN_FIRST_MS = 100;
+const REOPEN_MAX_MS = 5_000;
+/** How often free disk space is re-read while it is low (for readiness). */
+const DISK_RECHECK_MS = 1_000;
+
+async function statfsFree(dir: string): Promise<number | undefined> {
+  try {
+    const s = await fs.statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined; // unknown: the guard does not apply
+  }
+}
 
 export class Outbox {
   readonly deadLetters: DeadLetterStore;
+  /** Outbox entries that failed their checksum, with the reason (never forwarded). */
+  readonly quarantine: DeadLetterStore;
   private readonly db: ClassicLevel<string, Buffer>;
   private readonly maxBytes: number;
+  private readonly policy: BufferFullPolicy;
+  private readonly minFreeBytes: number;
   private readonly now: () => number;
   private readonly logger: BufferLogger;
   private readonly commits = new GroupCommit<Job>((jobs) => this.writeGroup(jobs));
@@ -60,8 +101,10 @@ export class Outbox {
   private readonly compactor: RangeCompactor;
   /** Acks in flight, for close(). */
   private readonly tasks = new Set<Promise<unknown>>();
-  private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
+  private state: OutboxStats['state'] = 'new';
   private closing: Promise<void> | undefined;
+  private recovery: Promise<void> | undefined;
+  private readonly stop = new AbortController();
 
   /** Sequence numbers of the entries on disk; `records` is its size. */
   private readonly live = new SeqSet();
@@ -69,8 +112,22 @@ export class Outbox {
   /** Bytes of appends queued or in flight, so that concurrent appends cannot overshoot the cap. */
   private reserved = 0;
   private nextSeq = 1;
+  /** Every sequence number below this one was committed (or failed) and is known to `live`. */
+  private durableNext = 1;
   private readonly reader: OutboxReader;
-  private readonly counters = { corrupt: 0, batchWrites: 0, appended: 0, acked: 0 };
+  private readonly counters = {
+    corrupt: 0,
+    batchWrites: 0,
+    appended: 0,
+    acked: 0,
+    dropped: 0,
+    droppedBytes: 0,
+    storeErrors: 0,
+    recoveries: 0,
+  };
+  private lastStoreError: string | undefined;
+  private disk: { free: number | undefined; low: boolean } = { free: undefined, low: false };
+  private diskTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: OutboxOptions) {
     this.db = new ClassicLevel<string, Buffer>(opts.dir, {
@@ -78,37 +135,41 @@ export class Outbox {
       valueEncoding: 'buffer',
     });
     this.maxBytes = opts.maxBytes ?? 1024 ** 3;
+    this.policy = opts.fullPolicy ?? 'refuse';
+    this.minFreeBytes = opts.minFreeBytes ?? 0;
     this.now = opts.now ?? Date.now;
     this.logger = opts.logger ?? { warn: (obj, msg) => console.warn(`[outbox] ${msg}`, obj) };
     this.deadLetters = new DeadLetterStore(this.db, opts.deadLetterMaxBytes ?? 32 * 1024 ** 2);
+    this.quarantine = new DeadLetterStore(
+      this.db,
+      opts.quarantineMaxBytes ?? 32 * 1024 ** 2,
+      QUARANTINE_LAYOUT,
+    );
     this.signal = new AppendSignal(this.logger);
-    this.reader = new OutboxReader(this.db, this.live, (corrupt) => this.quarantine(corrupt));
+    this.reader = new OutboxReader(this.db, this.live, {
+      quarantine: (corrupt) => this.quarantineEntries(corrupt),
+      gone: (seq) => seq < this.durableNext && !this.live.has(seq),
+    });
     this.compactor = new RangeCompactor(
       opts.compactEvery ?? 10_000,
       (lo, hi) => this.db.compactRange(seqKey(OUTBOX_PREFIX, lo), seqKey(OUTBOX_PREFIX, hi + 1)),
       this.logger,
+      () => {
+        if (this.disk.low && this.state === 'open') void this.checkDisk();
+      },
     );
   }
 
   /**
-   * Opens LevelDB and rebuilds the in-memory counters with one scan over all buffered entries
-   * and dead letters: O(buffered bytes), a few seconds for a full 1 GiB outbox on a small box.
+   * Opens LevelDB and rebuilds the in-memory counters with one scan over all buffered entries,
+   * dead letters and quarantined entries: O(buffered bytes), a few seconds for a full 1 GiB
+   * outbox on a small box.
    */
   async open(): Promise<void> {
     if (this.state !== 'new') throw new BufferError('CLOSED', 'an Outbox can be opened once');
     try {
       await this.db.open();
-      let last = 0;
-      for await (const [key, value] of this.db.iterator(OUTBOX_RANGE)) {
-        const seq = parseSeqKey(OUTBOX_PREFIX, key);
-        if (seq === undefined) continue;
-        this.live.addRange(seq, seq + 1);
-        this.bytes += bodyLength(value);
-        last = seq;
-      }
-      const mark = parseMetaNumber(await this.db.get(META_OUTBOX_NEXT));
-      this.nextSeq = Math.max(1, last + 1, mark ?? 0);
-      await this.deadLetters.load();
+      await this.load();
     } catch (err) {
       await this.db.close().catch(() => {});
       this.state = 'closed';
@@ -123,8 +184,8 @@ export class Outbox {
 
   /**
    * Resolves once all `records` and `deadLetters` are synced to disk, in one atomic batch shared
-   * with concurrent callers. Rejects with BUFFER_FULL (cap reached), STORE_FAILED or CLOSED; then
-   * nothing of this call was written.
+   * with concurrent callers. Rejects with BUFFER_FULL (cap reached, or the disk below its
+   * reserve), STORE_FAILED or CLOSED; then nothing of this call was written.
    */
   async append(
     records: readonly UsageRecordMsg[],
@@ -134,20 +195,24 @@ export class Outbox {
     if (records.length === 0 && deadLetters.length === 0) return;
     const values = records.map((r) => frame(UsageRecord.encode(r).finish()));
     const bytes = values.reduce((n, v) => n + bodyLength(v), 0);
-    if (bytes > 0 && this.bytes + this.reserved + bytes > this.maxBytes) {
+    // drop-oldest makes room at commit time (writeGroup); only what can never fit is refused here.
+    const used = this.policy === 'refuse' ? this.bytes + this.reserved : 0;
+    if (bytes > 0 && used + bytes > this.maxBytes) {
       throw new BufferError(
         'BUFFER_FULL',
-        `buffer full: ${this.bytes} of ${this.maxBytes} bytes used`,
+        this.policy === 'refuse'
+          ? `buffer full: ${this.bytes} of ${this.maxBytes} bytes used`
+          : `${bytes} bytes of records exceed the whole buffer (${this.maxBytes} bytes)`,
       );
     }
     this.reserved += bytes; // released by writeGroup, whatever the outcome
-    await this.commits.submit({ values, bytes, deadLetters, remove: [] });
+    await this.commits.submit({ values, bytes, deadLetters, quarantine: [], remove: [] });
   }
 
   /**
    * Up to `maxRecords` entries after the cursor, stopping before `maxBytes` would be exceeded
    * (but at least one entry if any exists). Entries failing their checksum are moved to the
-   * dead letters (CORRUPT_OUTBOX_ENTRY) on the way and never returned. Reads are serialized.
+   * quarantine (CORRUPT_OUTBOX_ENTRY) on the way and never returned. Reads are serialized.
    */
   async readBatch(limits: { maxRecords: number; maxBytes: number }): Promise<OutboxEntry[]> {
     this.assertOpen();
@@ -167,19 +232,29 @@ export class Outbox {
     const sizes = new Map(entries.map((e) => [Number(e.seq), e.bytes.length]));
     const bytes = seqs.reduce((n, s) => n + (sizes.get(s) ?? 0), 0);
     this.bytes -= bytes; // counted now, so a concurrent second ack cannot count them again
+    const restore = () => {
+      for (const s of seqs) this.live.add(s);
+      this.bytes += bytes;
+    };
     await this.track(async () => {
       try {
         await this.opts.beforeWrite?.('ack');
+      } catch (err) {
+        restore();
+        throw new BufferError('STORE_FAILED', `ack failed: ${message(err)}`, { cause: err });
+      }
+      try {
         await this.db.batch(
           seqs.map((s): BatchOp => ({ type: 'del', key: seqKey(OUTBOX_PREFIX, s) })),
         );
       } catch (err) {
-        for (const s of seqs) this.live.add(s);
-        this.bytes += bytes;
-        throw new BufferError('STORE_FAILED', `ack failed: ${message(err)}`, { cause: err });
+        restore();
+        throw this.storeFailed('ack failed', err);
       }
       this.counters.acked += seqs.length;
       this.compactor.noteDeleted(seqs);
+      // Deletes free disk space only once compacted: with the disk low, do not wait for 10,000.
+      if (this.disk.low) void this.compactor.flush();
     });
   }
 
@@ -191,6 +266,7 @@ export class Outbox {
       values: [],
       bytes: 0,
       deadLetters: items.map(({ entry, letter }) => ({ ...letter, payload: entry.bytes })),
+      quarantine: [],
       remove: items.map(({ entry }) => {
         const seq = Number(entry.seq);
         return { key: seqKey(OUTBOX_PREFIX, seq), seq, bytes: entry.bytes.length };
@@ -224,16 +300,26 @@ export class Outbox {
   /** In-memory counters; no I/O. */
   stats(): OutboxStats {
     const dl = this.deadLetters.stats();
+    const q = this.quarantine.stats();
     const min = this.live.min;
     return {
+      state: this.state,
       records: this.live.size,
       bytes: this.bytes,
       maxBytes: this.maxBytes,
+      fullPolicy: this.policy,
+      minFreeBytes: this.minFreeBytes,
+      ...(this.disk.free === undefined ? {} : { diskFree: this.disk.free }),
+      diskLow: this.disk.low,
+      ...(this.lastStoreError === undefined ? {} : { lastStoreError: this.lastStoreError }),
       oldestSeq: min === undefined ? undefined : BigInt(min),
       nextSeq: BigInt(this.nextSeq),
       deadLetters: dl.count,
       deadLetterBytes: dl.bytes,
       deadLettersDropped: dl.dropped,
+      quarantined: q.count,
+      quarantineBytes: q.bytes,
+      quarantineDropped: q.dropped,
       ...this.counters,
       compactions: this.compactor.compactions,
     };
@@ -243,13 +329,14 @@ export class Outbox {
   async oldest(): Promise<{ seq: bigint; receivedMs?: number } | undefined> {
     const seq = this.live.min;
     if (seq === undefined) return undefined;
-    const value = await this.db.get(seqKey(OUTBOX_PREFIX, seq));
-    const body = value === undefined ? undefined : unframe(value);
+    if (this.state !== 'open') return { seq: BigInt(seq) };
     try {
+      const value = await this.db.get(seqKey(OUTBOX_PREFIX, seq));
+      const body = value === undefined ? undefined : unframe(value);
       if (body !== undefined)
         return { seq: BigInt(seq), receivedMs: Number(UsageRecord.decode(body).receivedMs) };
     } catch {
-      // undecodable despite a good checksum: report the sequence only
+      // unreadable, or undecodable despite a good checksum: report the sequence only
     }
     return { seq: BigInt(seq) };
   }
@@ -260,6 +347,9 @@ export class Outbox {
     this.closing ??= (async () => {
       if (this.state === 'closed') return;
       this.state = 'closing';
+      this.stop.abort();
+      clearInterval(this.diskTimer);
+      await this.recovery;
       await this.reader.idle();
       await Promise.allSettled([...this.tasks]);
       await this.commits.idle();
@@ -271,64 +361,346 @@ export class Outbox {
   }
 
   private assertOpen(): void {
-    if (this.state !== 'open')
-      throw new BufferError('CLOSED', `outbox is ${this.state === 'new' ? 'not open' : 'closed'}`);
+    if (this.state === 'open') return;
+    if (this.state === 'recovering')
+      throw new BufferError(
+        'STORE_FAILED',
+        `buffer is being reopened after a failed write (${this.lastStoreError ?? 'unknown error'}); try again later`,
+      );
+    throw new BufferError('CLOSED', `outbox is ${this.state === 'new' ? 'not open' : 'closed'}`);
   }
 
-  /** Moves entries that failed their checksum to the dead letters, raw bytes kept. */
-  private async quarantine(corrupt: CorruptEntry[]): Promise<void> {
+  /** Rebuilds the in-memory state from disk (on open and after a reopen). */
+  private async load(): Promise<void> {
+    this.live.clear();
+    this.bytes = 0;
+    let last = 0;
+    for await (const [key, value] of this.db.iterator(OUTBOX_RANGE)) {
+      const seq = parseSeqKey(OUTBOX_PREFIX, key);
+      if (seq === undefined) continue;
+      this.live.addRange(seq, seq + 1);
+      this.bytes += bodyLength(value);
+      last = seq;
+    }
+    const mark = parseMetaNumber(await this.db.get(META_OUTBOX_NEXT));
+    // Numbers handed to failed writes are never reused either.
+    this.nextSeq = Math.max(this.nextSeq, last + 1, mark ?? 0);
+    this.durableNext = this.nextSeq;
+    await this.deadLetters.load();
+    await this.quarantine.load();
+  }
+
+  /**
+   * A LevelDB write failed. Its log may now hold a torn record, and LevelDB can lose later
+   * writes to the same log on recovery, even synced ones (seen on a full disk: writes that
+   * succeeded after space was freed were gone after a restart). So every write is refused from
+   * here on, and the database is reopened, which replays the log up to the torn record and
+   * starts a new one. Returns the error for the caller.
+   */
+  private storeFailed(what: string, err: unknown): BufferError {
+    const text = `${what}: ${message(err)}`;
+    if (this.state === 'open') {
+      this.state = 'recovering';
+      this.counters.storeErrors++;
+      this.lastStoreError = text;
+      this.logger.warn(
+        { err: message(err) },
+        'LevelDB write failed: refusing writes until the buffer is reopened',
+      );
+      this.recovery = this.recover();
+    }
+    return new BufferError('STORE_FAILED', `${text}; the buffer is being reopened`, {
+      cause: err,
+    });
+  }
+
+  private async recover(): Promise<void> {
+    for (let attempt = 0; this.state === 'recovering'; attempt++) {
+      // Whatever is in flight fails fast now (the state refuses it); let it finish first.
+      await this.reader.idle();
+      await Promise.allSettled([...this.tasks]);
+      await this.commits.idle();
+      await this.compactor.idle();
+      if (this.state !== 'recovering') return;
+      try {
+        await this.db.close();
+        if (this.state !== 'recovering') return;
+        await this.db.open();
+        await this.load();
+      } catch (err) {
+        await this.db.close().catch(() => {});
+        const delay = Math.min(REOPEN_MAX_MS, REOPEN_FIRST_MS * 2 ** Math.min(attempt, 10));
+        if (attempt % 10 === 0)
+          this.logger.warn(
+            { err: message(err), attempt, retryInMs: delay },
+            'cannot reopen the buffer yet (is the disk still full?); will retry',
+          );
+        await this.sleep(delay);
+        continue;
+      }
+      if (this.state !== 'recovering') return; // closing: close() closes the database
+      this.state = 'open';
+      this.counters.recoveries++;
+      this.logger.warn(
+        { records: this.live.size, bytes: this.bytes, attempts: attempt + 1 },
+        'buffer reopened after a failed write; accepting writes again',
+      );
+      void this.checkDisk();
+      const max = this.live.max;
+      if (max !== undefined) this.signal.emit({ records: 0, lastSeq: BigInt(max) });
+      return;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stop.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stop.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Re-reads the free space of the buffer's file system; keeps re-reading while it is low. */
+  private async checkDisk(): Promise<number | undefined> {
+    const free = await (this.opts.diskFree ?? statfsFree)(this.opts.dir);
+    this.disk.free = free;
+    if (free !== undefined && free >= this.minFreeBytes) this.setDiskLow(false);
+    return free;
+  }
+
+  private setDiskLow(low: boolean): void {
+    this.disk.low = low;
+    if (low && this.diskTimer === undefined && this.state === 'open') {
+      this.diskTimer = setInterval(() => {
+        if (this.state === 'open') void this.checkDisk();
+      }, DISK_RECHECK_MS);
+      this.diskTimer.unref();
+    } else if (!low && this.diskTimer !== undefined) {
+      clearInterval(this.diskTimer);
+      this.diskTimer = undefined;
+    }
+  }
+
+  /** Moves entries that failed their checksum to the quarantine, raw bytes kept. */
+  private async quarantineEntries(corrupt: CorruptEntry[]): Promise<void> {
+    if (this.state === 'recovering') this.assertOpen();
     const receivedMs = this.now();
     await this.commits.submit({
       values: [],
       bytes: 0,
-      deadLetters: corrupt.map((c) => ({
-        code: 'CORRUPT_OUTBOX_ENTRY',
-        reason: `outbox entry ${c.key} failed its CRC32 check; its raw stored value is the payload`,
-        payload: c.value,
-        receivedMs,
-      })),
+      deadLetters: [],
+      quarantine: corrupt.map((c) => {
+        const deviceId = c.seq === undefined ? undefined : guessDeviceId(c.value);
+        return {
+          code: 'CORRUPT_OUTBOX_ENTRY',
+          reason:
+            c.seq === undefined
+              ? `outbox key ${c.key} is not one the outbox writes; its stored value is the payload`
+              : `outbox entry ${c.key} is damaged (${frameProblem(c.value)}); it was not forwarded, its raw stored value is the payload` +
+                (deviceId === undefined
+                  ? ''
+                  : `; it appears to be from device ${deviceId} (decoded despite the damage)`),
+          outboxKey: c.key,
+          ...(deviceId === undefined ? {} : { deviceId }),
+          payload: c.value,
+          receivedMs,
+        };
+      }),
       remove: corrupt.map((c) => ({ key: c.key, seq: c.seq, bytes: bodyLength(c.value) })),
     });
     this.counters.corrupt += corrupt.length;
     this.logger.warn(
       { keys: corrupt.map((c) => c.key) },
-      'corrupt outbox entries moved to dead letters',
+      'damaged outbox entries moved to the quarantine',
     );
   }
 
-  /** One synced batch for a group of jobs (see GroupCommit); updates memory only on success. */
-  private async writeGroup(jobs: Job[]): Promise<void> {
+  /**
+   * One synced batch for a group of jobs (see GroupCommit); updates memory only on success.
+   * Returns, per job, the error of a job left out: no room under the disk reserve, or under the
+   * cap when drop-oldest finds too little unsent data to drop.
+   */
+  private async writeGroup(jobs: Job[]): Promise<Array<Error | undefined>> {
+    const reserved = jobs.reduce((n, j) => n + j.bytes, 0);
+    let release: (() => void) | undefined;
+    try {
+      // Jobs queued before a failed write must not reach the old log either.
+      if (this.state === 'recovering') this.assertOpen();
+      const refused: Array<Error | undefined> = await this.diskGuard(jobs);
+      let victims: Victim[] = [];
+      const adding = () => jobs.reduce((n, j, i) => n + (refused[i] ? 0 : j.bytes), 0);
+      const over = this.bytes + adding() - this.maxBytes;
+      if (this.policy === 'drop-oldest' && over > 0) {
+        // From here until the batch is written (or failed), reads hand out nothing unsent, so
+        // no entry is both dropped and forwarded; entries already handed out are never picked.
+        const done = new Promise<void>((resolve) => (release = resolve));
+        const frontier = this.reader.frontier();
+        this.reader.hold(frontier, done);
+        victims = await this.pickVictims(frontier, over);
+        const freed = victims.reduce((n, v) => n + v.bytes, 0);
+        if (freed < over) {
+          // Not enough unsent data: admit the jobs that fit, in order; refuse the others.
+          let room = this.maxBytes - (this.bytes - freed);
+          jobs.forEach((j, i) => {
+            if (refused[i] || j.bytes === 0) return;
+            if (j.bytes <= room) room -= j.bytes;
+            else
+              refused[i] = new BufferError(
+                'BUFFER_FULL',
+                `buffer full: ${this.bytes} of ${this.maxBytes} bytes used, and too little of it unsent to drop`,
+              );
+          });
+          // Then drop only what the admitted jobs need.
+          let need = this.bytes + adding() - this.maxBytes;
+          let keep = 0;
+          while (need > 0 && keep < victims.length) need -= (victims[keep++] as Victim).bytes;
+          victims = victims.slice(0, keep);
+        }
+      }
+      const admitted = jobs.filter((_, i) => refused[i] === undefined);
+      if (admitted.length > 0) await this.commit(admitted, victims);
+      return refused;
+    } finally {
+      this.reserved -= reserved;
+      release?.();
+    }
+  }
+
+  /** Refuses the jobs that add data when the buffer's file system is below its reserve. */
+  private async diskGuard(jobs: Job[]): Promise<Array<Error | undefined>> {
+    const refused: Array<Error | undefined> = jobs.map(() => undefined);
+    if (this.minFreeBytes <= 0) return refused;
+    // Jobs that take entries out of the outbox (dead-lettering, quarantine) always run.
+    const adds = jobs.map((j) => j.remove.length === 0);
+    if (!adds.some(Boolean)) return refused;
+    const free = await this.checkDisk();
+    if (free === undefined) return refused;
+    const adding = jobs.reduce(
+      (n, j, i) =>
+        adds[i]
+          ? n + j.bytes + 4 * j.values.length + j.deadLetters.reduce((m, d) => m + size(d), 0)
+          : n,
+      0,
+    );
+    if (free - adding >= this.minFreeBytes) return refused;
+    const err = new BufferError(
+      'BUFFER_FULL',
+      `disk nearly full: ${free} bytes free on the buffer's file system, ${this.minFreeBytes} kept in reserve (bufferMinFreeBytes)`,
+    );
+    jobs.forEach((_, i) => {
+      if (adds[i]) refused[i] = err;
+    });
+    if (!this.disk.low) {
+      this.logger.warn(
+        { free, minFreeBytes: this.minFreeBytes, dir: this.opts.dir },
+        'disk nearly full: refusing new records until space is freed',
+      );
+    }
+    this.setDiskLow(true);
+    void this.compactor.flush();
+    return refused;
+  }
+
+  /**
+   * The oldest unsent live entries (after `frontier`), until they hold `need` record bytes or
+   * none are left. Damaged entries are left for the quarantine.
+   */
+  private async pickVictims(frontier: string, need: number): Promise<Victim[]> {
+    const victims: Victim[] = [];
+    let freed = 0;
+    try {
+      for await (const [key, value] of this.db.iterator({ gt: frontier, lt: OUTBOX_RANGE.lt })) {
+        const seq = parseSeqKey(OUTBOX_PREFIX, key);
+        if (seq === undefined || !this.live.has(seq)) continue;
+        const body = unframe(value);
+        if (body === undefined) continue;
+        victims.push({ seq, key, bytes: body.length });
+        freed += body.length;
+        if (freed >= need) break;
+      }
+    } catch (err) {
+      throw new BufferError('STORE_FAILED', `outbox read failed: ${message(err)}`, { cause: err });
+    }
+    return victims;
+  }
+
+  private async commit(jobs: Job[], victims: Victim[]): Promise<void> {
     const bytes = jobs.reduce((n, j) => n + j.bytes, 0);
     const first = this.nextSeq;
     const removals = jobs.flatMap((j) => j.remove);
-    let staged: StagedDeadLetters;
+    const ops: BatchOp[] = [];
+    for (const value of jobs.flatMap((j) => j.values))
+      ops.push({ type: 'put', key: seqKey(OUTBOX_PREFIX, this.nextSeq++), value });
+    // The high-water mark: sequence numbers stay unique even once every entry is deleted.
+    if (this.nextSeq > first)
+      ops.push({ type: 'put', key: META_OUTBOX_NEXT, value: Buffer.from(String(this.nextSeq)) });
+    const staged: StagedDeadLetters[] = [
+      this.deadLetters.stage(jobs.flatMap((j) => j.deadLetters)),
+      this.quarantine.stage(jobs.flatMap((j) => j.quarantine)),
+    ];
+    for (const s of staged) ops.push(...s.ops);
+    for (const r of removals) ops.push({ type: 'del', key: r.key });
+    // Dropped entries go in the same synced batch as the records they make room for: a crash
+    // keeps either both the old entries and no new ones, or the new ones only.
+    for (const v of victims) ops.push({ type: 'del', key: v.key });
+    // The numbers assigned above are simply never used if the write fails.
     try {
-      const ops: BatchOp[] = [];
-      for (const value of jobs.flatMap((j) => j.values))
-        ops.push({ type: 'put', key: seqKey(OUTBOX_PREFIX, this.nextSeq++), value });
-      // The high-water mark: sequence numbers stay unique even once every entry is deleted.
-      if (this.nextSeq > first)
-        ops.push({ type: 'put', key: META_OUTBOX_NEXT, value: Buffer.from(String(this.nextSeq)) });
-      staged = this.deadLetters.stage(jobs.flatMap((j) => j.deadLetters));
-      ops.push(...staged.ops, ...removals.map((r): BatchOp => ({ type: 'del', key: r.key })));
       await this.opts.beforeWrite?.('commit');
-      await this.db.batch(ops, { sync: true });
     } catch (err) {
-      this.reserved -= bytes; // the numbers assigned above are simply never used
       throw new BufferError('STORE_FAILED', `durable write failed: ${message(err)}`, {
         cause: err,
       });
     }
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (err) {
+      throw this.storeFailed('durable write failed', err);
+    }
     const end = this.nextSeq;
-    this.reserved -= bytes;
+    this.durableNext = end;
     this.bytes += bytes;
     this.live.addRange(first, end);
     for (const r of removals)
       if (r.seq !== undefined && this.live.delete(r.seq)) this.bytes -= r.bytes;
-    staged.commit();
+    const dropped = victims.filter((v) => this.live.delete(v.seq));
+    for (const s of staged) s.commit();
     this.counters.batchWrites++;
     this.counters.appended += end - first;
+    if (dropped.length > 0) this.noteDropped(dropped);
     if (end > first) this.signal.emit({ records: end - first, lastSeq: BigInt(end - 1) });
+  }
+
+  private noteDropped(dropped: Victim[]): void {
+    const bytes = dropped.reduce((n, v) => n + v.bytes, 0);
+    this.bytes -= bytes;
+    this.counters.dropped += dropped.length;
+    this.counters.droppedBytes += bytes;
+    const info = {
+      records: dropped.length,
+      bytes,
+      firstSeq: BigInt((dropped[0] as Victim).seq),
+      lastSeq: BigInt((dropped[dropped.length - 1] as Victim).seq),
+    };
+    this.logger.warn(
+      {
+        dropped: info.records,
+        droppedBytes: bytes,
+        firstSeq: String(info.firstSeq),
+        lastSeq: String(info.lastSeq),
+        droppedTotal: this.counters.dropped,
+      },
+      'outbox full: dropped the oldest unsent records (bufferFullPolicy drop-oldest)',
+    );
+    try {
+      this.opts.onDrop?.(info);
+    } catch (err) {
+      this.logger.warn({ err: message(err) }, 'onDrop listener threw');
+    }
   }
 
   private track(fn: () => Promise<void>): Promise<void> {
@@ -336,5 +708,20 @@ export class Outbox {
     this.tasks.add(p);
     void p.finally(() => this.tasks.delete(p)).catch(() => {});
     return p;
+  }
+}
+
+/** Approximate stored size of a dead letter, for the disk guard. */
+function size(d: DeadLetterInput): number {
+  return 256 + d.reason.length + (d.payload?.length ?? 0) * 1.34;
+}
+
+/** The device of a damaged entry, if its bytes still decode to a plausible record. */
+function guessDeviceId(value: Buffer): string | undefined {
+  try {
+    const id = UsageRecord.decode(value.subarray(4)).deviceId;
+    return typeof id === 'string' && DEVICE_ID_RE.test(id) ? id : undefined;
+  } catch {
+    return undefined;
   }
 }

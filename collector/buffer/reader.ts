@@ -1,6 +1,10 @@
 // The forwarder's read side of the outbox: an in-memory cursor over the outbox keys. Reading
 // continues `gt: cursor`, so acked entries (LevelDB tombstones until compaction) at the front
 // are never iterated again; after a restart the cursor starts at the first key.
+//
+// Everything up to the cursor (and up to the entries a read in progress has already taken) has
+// been handed out, so it may be in flight to the rater: `frontier()` tells the drop-oldest policy
+// where unsent entries begin, and `hold()` keeps reads from handing out what it is dropping.
 import type { ClassicLevel } from 'classic-level';
 import { BufferError } from './errors.ts';
 import { OUTBOX_PREFIX, parseSeqKey, prefixRange, seqKey, unframe } from './codec.ts';
@@ -14,11 +18,25 @@ export interface CorruptEntry {
   value: Buffer;
 }
 
+export interface ReaderHooks {
+  /** Moves corrupt entries out of the outbox; a failure fails the read. */
+  quarantine(corrupt: CorruptEntry[]): Promise<void>;
+  /**
+   * Whether an entry still on disk (in the read's snapshot) was already taken out of the outbox:
+   * acked, quarantined or dropped. Such an entry is skipped, never handed out again.
+   */
+  gone(seq: number): boolean;
+}
+
 const OUTBOX_END = prefixRange(OUTBOX_PREFIX).lt;
 
 export class OutboxReader {
   /** Last key handed out (or quarantined); reading continues after it. */
   private cursor = OUTBOX_PREFIX;
+  /** Last key a read in progress has taken, before it moves the cursor there. */
+  private scanning: string | undefined;
+  /** While set, no key after `key` is handed out (entries being dropped lie there). */
+  private barrier: { key: string; until: Promise<unknown> } | undefined;
   /** Bumped by rewind, so a read that was in flight does not move the cursor past it. */
   private generation = 0;
   private reads: Promise<unknown> = Promise.resolve();
@@ -27,8 +45,7 @@ export class OutboxReader {
     private readonly db: ClassicLevel<string, Buffer>,
     /** The outbox's live sequence numbers (read only here). */
     private readonly live: SeqSet,
-    /** Moves corrupt entries out of the outbox; a failure fails the read. */
-    private readonly quarantine: (corrupt: CorruptEntry[]) => Promise<void>,
+    private readonly hooks: ReaderHooks,
   ) {}
 
   /** Serialized, so two concurrent calls never hand out the same entries. */
@@ -60,34 +77,73 @@ export class OutboxReader {
     return max !== undefined && seqKey(OUTBOX_PREFIX, max) > this.cursor;
   }
 
+  /** The last key handed out or being handed out: entries after it were never sent. */
+  frontier(): string {
+    return this.scanning !== undefined && this.scanning > this.cursor ? this.scanning : this.cursor;
+  }
+
+  /**
+   * Until `until` settles, reads hand out nothing after `key` (they return what they have, or
+   * wait). Set and lifted synchronously with `frontier()`, so no entry is both taken by a read
+   * and picked by the caller.
+   */
+  hold(key: string, until: Promise<unknown>): void {
+    const barrier = { key, until };
+    this.barrier = barrier;
+    void until.finally(() => {
+      if (this.barrier === barrier) this.barrier = undefined;
+    });
+  }
+
   private async readOnce(maxRecords: number, maxBytes: number): Promise<OutboxEntry[]> {
-    const generation = this.generation;
-    const out: OutboxEntry[] = [];
-    const corrupt: CorruptEntry[] = [];
-    let total = 0;
-    let last = this.cursor;
-    try {
-      for await (const [key, value] of this.db.iterator({ gt: this.cursor, lt: OUTBOX_END })) {
-        const seq = parseSeqKey(OUTBOX_PREFIX, key);
-        const body = seq === undefined ? undefined : unframe(value);
-        if (seq === undefined || body === undefined) {
-          // Never crash or block on a bad entry: set it aside and carry on with the next.
-          corrupt.push({ key, seq, value });
-          last = key;
-          if (corrupt.length >= maxRecords) break;
-          continue;
+    for (;;) {
+      const generation = this.generation;
+      const out: OutboxEntry[] = [];
+      const corrupt: CorruptEntry[] = [];
+      let total = 0;
+      let last = this.cursor;
+      let held: Promise<unknown> | undefined;
+      try {
+        for await (const [key, value] of this.db.iterator({ gt: this.cursor, lt: OUTBOX_END })) {
+          if (this.barrier !== undefined && key > this.barrier.key) {
+            held = this.barrier.until;
+            break;
+          }
+          const seq = parseSeqKey(OUTBOX_PREFIX, key);
+          if (seq !== undefined && this.hooks.gone(seq)) {
+            last = this.scanning = key;
+            continue;
+          }
+          const body = seq === undefined ? undefined : unframe(value);
+          if (seq === undefined || body === undefined) {
+            // Never crash or block on a bad entry: set it aside and carry on with the next.
+            corrupt.push({ key, seq, value });
+            last = this.scanning = key;
+            if (corrupt.length >= maxRecords) break;
+            continue;
+          }
+          if (out.length > 0 && total + body.length > maxBytes) break;
+          out.push({ seq: BigInt(seq), bytes: body });
+          total += body.length;
+          last = this.scanning = key;
+          if (out.length >= maxRecords) break;
         }
-        if (out.length > 0 && total + body.length > maxBytes) break;
-        out.push({ seq: BigInt(seq), bytes: body });
-        total += body.length;
-        last = key;
-        if (out.length >= maxRecords) break;
+        if (corrupt.length > 0) await this.hooks.quarantine(corrupt);
+      } catch (err) {
+        this.scanning = undefined;
+        if (err instanceof BufferError) throw err;
+        throw new BufferError('STORE_FAILED', `outbox read failed: ${String(err)}`, {
+          cause: err,
+        });
       }
-    } catch (err) {
-      throw new BufferError('STORE_FAILED', `outbox read failed: ${String(err)}`, { cause: err });
+      if (generation === this.generation) this.cursor = last;
+      this.scanning = undefined;
+      // Stopped at entries being dropped with nothing to show: wait for the drop, then go on.
+      if (held !== undefined && out.length === 0 && corrupt.length === 0) {
+        await held.catch(() => {});
+        continue;
+      }
+      return out;
     }
-    if (corrupt.length > 0) await this.quarantine(corrupt);
-    if (generation === this.generation) this.cursor = last;
-    return out;
   }
 }

@@ -21,6 +21,11 @@ export class SeqSet {
     return last === undefined ? undefined : last[1] - 1;
   }
 
+  clear(): void {
+    this.ranges.length = 0;
+    this.count = 0;
+  }
+
   has(seq: number): boolean {
     const r = this.ranges[this.locate(seq)];
     return r !== undefined && seq < r[1];

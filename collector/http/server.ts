@@ -1,7 +1,9 @@
 // The collector's own small HTTP endpoint: /healthz (alive), /readyz (outbox open and below its
-// cap), /metrics (Prometheus), and /v1/dead-letters for inspecting what was refused and why
-// (the LevelDB store is locked by the running collector, so this is the way to read it live).
-import Fastify, { type FastifyInstance } from 'fastify';
+// cap), /metrics (Prometheus), and for operators /v1/dead-letters (input refused, and why) and
+// /v1/quarantine (outbox entries found damaged on disk, and why). The LevelDB store is locked by
+// the running collector, so this is the way to read them live (the CLI's `edgemeter dead-letters`
+// and `edgemeter quarantine` call these routes).
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DeadLetter } from '../buffer/dead-letters.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 
@@ -13,6 +15,28 @@ export interface HealthSource {
     mode: string;
   };
   listDeadLetters(limit: number, afterSeq?: bigint): Promise<DeadLetter[]>;
+  listQuarantine(limit: number, afterSeq?: bigint): Promise<DeadLetter[]>;
+}
+
+type ListQuery = { Querystring: { limit?: string; after?: string } };
+
+const badRequest = (reply: FastifyReply, message: string) =>
+  reply.code(400).send({ error: { code: 'BAD_REQUEST', message } });
+
+/** One entry as the API shows it; the payload is base64 (it may be binary or damaged). */
+function entryJson(l: DeadLetter, timeField: 'receivedAt' | 'detectedAt') {
+  return {
+    seq: String(l.seq),
+    code: l.code,
+    reason: l.reason,
+    ...(l.outboxKey === undefined ? {} : { outboxKey: l.outboxKey }),
+    topic: l.topic,
+    deviceId: l.deviceId,
+    [timeField]: new Date(l.receivedMs).toISOString(),
+    payloadBytes: l.payloadBytes ?? l.payload?.length ?? 0,
+    payloadTruncated: l.payloadTruncated ?? false,
+    payloadBase64: l.payload?.toString('base64'),
+  };
 }
 
 export function buildCollectorHttp(
@@ -29,36 +53,43 @@ export function buildCollectorHttp(
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  app.get<{ Querystring: { limit?: string; after?: string } }>(
-    '/v1/dead-letters',
-    async (req, reply) => {
+
+  /** A paged listing: `limit` 1…1000 (100), `after` the last `seq` of the previous page. */
+  const listing = (
+    path: string,
+    field: 'deadLetters' | 'quarantine',
+    timeField: 'receivedAt' | 'detectedAt',
+    list: (limit: number, after?: bigint) => Promise<DeadLetter[]>,
+  ) =>
+    app.get<ListQuery>(path, async (req, reply) => {
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-        return reply.code(400).send({
-          error: { code: 'BAD_REQUEST', message: 'limit must be an integer from 1 to 1000' },
-        });
+        return badRequest(reply, 'limit must be an integer from 1 to 1000');
       if (req.query.after !== undefined && !/^\d{1,16}$/.test(req.query.after))
-        return reply.code(400).send({
-          error: { code: 'BAD_REQUEST', message: 'after must be a dead-letter sequence number' },
+        return badRequest(reply, 'after must be a sequence number (the seq of the last entry seen)');
+      let entries: DeadLetter[];
+      try {
+        entries = await list(
+          limit,
+          req.query.after === undefined ? undefined : BigInt(req.query.after),
+        );
+      } catch (err) {
+        // The store is closed or being reopened after a disk error: try again later.
+        return reply.code(503).send({
+          error: {
+            code: 'UNAVAILABLE',
+            message: `the buffer cannot be read right now: ${err instanceof Error ? err.message : String(err)}`,
+          },
         });
-      const letters = await health.listDeadLetters(
-        limit,
-        req.query.after === undefined ? undefined : BigInt(req.query.after),
-      );
-      return {
-        deadLetters: letters.map((l) => ({
-          seq: String(l.seq),
-          code: l.code,
-          reason: l.reason,
-          topic: l.topic,
-          deviceId: l.deviceId,
-          receivedAt: new Date(l.receivedMs).toISOString(),
-          payloadBytes: l.payloadBytes ?? l.payload?.length ?? 0,
-          payloadTruncated: l.payloadTruncated ?? false,
-          payloadBase64: l.payload?.toString('base64'),
-        })),
-      };
-    },
+      }
+      return { [field]: entries.map((l) => entryJson(l, timeField)) };
+    });
+
+  listing('/v1/dead-letters', 'deadLetters', 'receivedAt', (limit, after) =>
+    health.listDeadLetters(limit, after),
+  );
+  listing('/v1/quarantine', 'quarantine', 'detectedAt', (limit, after) =>
+    health.listQuarantine(limit, after),
   );
   return app;
 }

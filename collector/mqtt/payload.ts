@@ -39,7 +39,44 @@ export interface ParsedPayload {
   rejections: Array<Rejection & { item?: unknown }>;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+// RFC 3339 date-time: seconds and an explicit offset are required; the `T` may be a space.
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+const TIME_RANGE = 'a time between 2000-01-01 and 2100-01-01';
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Epoch ms of an RFC 3339 string, computed from its fields (Date.parse rolls impossible dates
+ * such as 2026-02-30 or 24:00:00 over into the next month or day instead of refusing them).
+ */
+function rfc3339Ms(v: string): number | 'format' | 'calendar' {
+  const m = RFC3339.exec(v);
+  if (!m) return 'format';
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const offH = m[9] === undefined ? 0 : Number(m[9]);
+  const offM = m[10] === undefined ? 0 : Number(m[10]);
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return 'calendar';
+  // Leap seconds (:60) are refused too: JavaScript time has no place for them.
+  if (h > 23 || mi > 59 || s > 59 || offH > 23 || offM > 59) return 'calendar';
+  const ms = Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'));
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d); // not Date.UTC: it maps years 0-99 to 1900-1999
+  t.setUTCHours(h, mi, s, ms);
+  const sign = m[8] === '-' ? -1 : 1;
+  return t.getTime() - sign * (offH * 60 + offM) * 60_000;
+}
 
 const time = (field: string) =>
   z
@@ -51,19 +88,23 @@ const time = (field: string) =>
         if (Number.isSafeInteger(v)) return v;
         ctx.addIssue({
           code: 'custom',
-          message: `${field} in epoch milliseconds must be an integer`,
+          // 1e300 is an integer, just not a time: say what is wrong with it.
+          message: Number.isInteger(v)
+            ? `${field} must be ${TIME_RANGE}`
+            : `${field} in epoch milliseconds must be an integer`,
         });
         return z.NEVER;
       }
-      const ms = RFC3339.test(v) ? Date.parse(v.replace(' ', 'T')) : NaN;
-      if (Number.isNaN(ms)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z`,
-        });
-        return z.NEVER;
-      }
-      return ms;
+      const ms = rfc3339Ms(v);
+      if (typeof ms === 'number') return ms;
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          ms === 'calendar'
+            ? `${field} ${JSON.stringify(v)} is not a valid calendar date and time`
+            : `${field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z`,
+      });
+      return z.NEVER;
     });
 
 const bytes = (field: string) =>
@@ -86,6 +127,53 @@ function noProtoKey<S extends z.ZodType>(field: string, schema: S) {
   }, schema);
 }
 
+const BOOT_RULE = `boot must be a string of at most ${LIMITS.bootMaxLength} characters or an integer`;
+
+/**
+ * Reasons quote names taken from the payload; they are cut so that a hostile payload (a key of
+ * 100,000 characters, thousands of unknown fields) cannot blow up the dead letter and the answer.
+ */
+const NAME_SHOWN = 64;
+const NAMES_SHOWN = 5;
+
+function clip(s: string): string {
+  if (s.length <= NAME_SHOWN) return s;
+  // Do not leave half of a surrogate pair at the cut.
+  return `${s.slice(0, NAME_SHOWN).replace(/[\uD800-\uDBFF]$/, '')}…`;
+}
+
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, NAMES_SHOWN).map(clip).join(', ');
+  return names.length > NAMES_SHOWN ? `${shown} (and ${names.length - NAMES_SHOWN} more)` : shown;
+}
+
+/**
+ * Text the record model allows but storage cannot keep: PostgreSQL text and jsonb refuse NUL,
+ * and an unpaired surrogate (from a JSON escape such as "\ud800") is not encodable as UTF-8.
+ * Either would make the rater refuse the whole batch it travels in, long after the PUBACK.
+ */
+function textProblem(field: string, s: string): string | null {
+  if (s.includes('\u0000')) return `${field} must not contain the NUL character (U+0000)`;
+  if (/\p{Cs}/u.test(s)) return `${field} must be well-formed Unicode (no unpaired surrogates)`;
+  return null;
+}
+
+function checkText(r: UsageRecord): string | null {
+  if (r.id !== undefined) {
+    const p = textProblem('id', r.id);
+    if (p) return p;
+  }
+  if (r.boot !== undefined) {
+    const p = textProblem('boot', r.boot);
+    if (p) return p;
+  }
+  for (const [k, v] of Object.entries(r.dims)) {
+    const p = textProblem(`dim ${k}`, v);
+    if (p) return p;
+  }
+  return null;
+}
+
 const reportSchema = z.strictObject(
   {
     seq: z
@@ -99,10 +187,11 @@ const reportSchema = z.strictObject(
       .optional(),
     boot: z
       .union(
-        [z.string().max(LIMITS.bootMaxLength), z.number().refine((n) => Number.isSafeInteger(n))],
-        {
-          error: `boot must be a string of at most ${LIMITS.bootMaxLength} characters or an integer`,
-        },
+        [
+          z.string().max(LIMITS.bootMaxLength, BOOT_RULE),
+          z.number().refine((n) => Number.isSafeInteger(n), BOOT_RULE),
+        ],
+        { error: BOOT_RULE },
       )
       .transform(String)
       .optional(),
@@ -126,7 +215,7 @@ const reportSchema = z.strictObject(
   {
     error: (iss) =>
       iss.code === 'unrecognized_keys'
-        ? `unknown field(s): ${iss.keys.join(', ')}`
+        ? `unknown field(s): ${listNames(iss.keys)}`
         : 'a report must be a JSON object',
   },
 );
@@ -150,15 +239,16 @@ function toRecord(deviceId: string, r: Report, receivedMs: number): UsageRecord 
   if (r.id !== undefined) rec.id = r.id;
   if (r.boot !== undefined) rec.boot = r.boot;
   if (r.start !== undefined) rec.startMs = r.start;
-  return checkUsageRecord(rec) ?? rec;
+  return checkUsageRecord(rec) ?? checkText(rec) ?? rec;
 }
 
 function describeZodError(err: z.ZodError): string {
   return err.issues
     .slice(0, 5)
     .map((i) =>
-      i.path.length > 0 && !i.message.startsWith(String(i.path[0]))
-        ? `${i.path.join('.')}: ${i.message}`
+      // Name the exact place ("dims.zone: …") unless the message already starts with it.
+      i.path.length > 1 || (i.path.length === 1 && !i.message.startsWith(String(i.path[0])))
+        ? `${i.path.map((p) => clip(String(p))).join('.')}: ${i.message}`
         : i.message,
     )
     .join('; ');
@@ -267,7 +357,8 @@ export function parseProtobufPayload(
   if (m.startMs !== null && m.startMs !== undefined) rec.startMs = m.startMs;
   let reason = !hasSeq && !hasId ? 'seq or id is required (the record’s dedupe key)' : null;
   if (!reason && hasSeq && hasId) reason = 'give either seq or id, not both';
-  if (!reason && (!m.tsMs || m.tsMs <= 0)) reason = 'ts_ms is required';
-  reason ??= checkUsageRecord(rec);
+  // 0 is proto3's "not set"; a negative time is a value, judged by the range rule below.
+  if (!reason && !m.tsMs) reason = 'ts_ms is required';
+  reason ??= checkUsageRecord(rec) ?? checkText(rec);
   return reason ? fail('INVALID_RECORD', reason) : { records: [rec], rejections: [] };
 }

@@ -1,7 +1,7 @@
-// GET /v1/accounts/{id}/invoices/{period}, GET /v1/devices/{id}/charges, GET /v1/invoices:
-// invoices rated on request from the catalog and the exact 5-minute rollups. Nothing is cached
-// or stored: rating is pure and reproducible, so the same usage, plans and period always give
-// the same bytes (for an open period, the same `now` does).
+// GET /v1/accounts/{id}/invoices/{period}, POST …/{period}/issue, GET /v1/devices/{id}/charges,
+// GET /v1/invoices. Invoices come from InvoiceService: rated on request from the catalog and the
+// exact 5-minute rollups until a closed month is issued, then the stored snapshot. Rating is
+// pure and reproducible: the same usage, plans and period give the same bytes.
 import type { FastifyInstance } from 'fastify';
 import { RaterError } from '../errors.ts';
 import {
@@ -11,12 +11,12 @@ import {
   invoiceCsv,
   invoicesCsv,
   periodAt,
-  rateAccount,
   type BillingPeriod,
   type DeviceCharges,
   type Invoice,
 } from '../rating/index.ts';
 import type { AccountView, CatalogStore } from '../storage/catalog.ts';
+import type { InvoiceService } from './invoice-service.ts';
 import { route, wantsCsv } from './route.ts';
 import {
   chargesQuery,
@@ -30,6 +30,7 @@ import {
 
 export interface BillingRoutesDeps {
   catalog: CatalogStore;
+  invoices: InvoiceService;
   now: () => number;
 }
 
@@ -42,17 +43,6 @@ function periodOf(account: AccountView, label: string, nowMs: number): BillingPe
     : billingPeriod(label, account.timeZone);
 }
 
-/** Rates one account for one period that has started; an open period is rated up to now. */
-async function rate(
-  catalog: CatalogStore,
-  account: AccountView,
-  period: BillingPeriod,
-  nowMs: number,
-): Promise<Invoice> {
-  const asOfMs = nowMs < period.endMs ? nowMs : undefined;
-  return rateAccount(await catalog.loadRatingInput(account.id, period, asOfMs));
-}
-
 function notStarted(period: BillingPeriod, timeZone: string): RaterError {
   return new RaterError(
     'NOT_FOUND',
@@ -61,7 +51,7 @@ function notStarted(period: BillingPeriod, timeZone: string): RaterError {
 }
 
 export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDeps): Promise<void> {
-  const { catalog, now } = deps;
+  const { catalog, invoices: service, now } = deps;
 
   route(
     app,
@@ -71,7 +61,7 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
       tag: 'billing',
       summary: "An account's invoice for a calendar month in its time zone",
       description:
-        'A closed period is rated whole; the current period is rated up to now and carries `as_of`, `projected_total` and `allowances`. CSV (one row per line item) with `Accept: text/csv`.',
+        'The current period is rated up to now and carries `as_of`, `projected_total` and `allowances`. A closed period is rated whole (`status: closed`) until it is issued; an issued period is returned exactly as issued (`status: issued`). Late usage for issued periods appears on the next unissued invoice as `adjustment` lines. CSV (one row per line item) with `Accept: text/csv`.',
       params: invoiceParams,
       responses: {
         200: {
@@ -89,10 +79,39 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
       if (!account) throw new RaterError('NOT_FOUND', `unknown account ${params.id}`);
       const period = periodOf(account, params.period, nowMs);
       if (period.startMs > nowMs) throw notStarted(period, account.timeZone);
-      const invoice = await rate(catalog, account, period, nowMs);
+      const invoice = await service.invoice(account, period, nowMs);
       if (!wantsCsv(req)) return invoice;
       reply.type(CSV);
       return invoiceCsv(invoice);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'POST',
+      url: '/v1/accounts/:id/invoices/:period/issue',
+      tag: 'billing',
+      summary: "Issues a closed month's invoice: stores it, never to be rewritten",
+      description:
+        'Idempotent: issuing an issued invoice returns it unchanged (200); the first time answers 201. Usage that arrives later for the month is billed as `adjustment` lines on the next invoice.',
+      params: invoiceParams,
+      responses: {
+        200: { description: 'Already issued: the stored invoice', json: invoiceSchema },
+        201: { description: 'Issued now', json: invoiceSchema },
+        400: 'BAD_REQUEST: bad account id or period',
+        404: 'NOT_FOUND: unknown account',
+        409: 'CONFLICT: the period has not ended',
+      },
+    },
+    async ({ params }, _req, reply) => {
+      const nowMs = now();
+      const account = await catalog.getAccount(params.id, nowMs);
+      if (!account) throw new RaterError('NOT_FOUND', `unknown account ${params.id}`);
+      const period = periodOf(account, params.period, nowMs);
+      const { invoice, created } = await service.issue(account, period, nowMs);
+      reply.code(created ? 201 : 200);
+      return invoice;
     },
   );
 
@@ -142,7 +161,7 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
           Math.min(period.endMs, nowMs),
         );
         if (!during.includes(accountId)) continue;
-        charges.push(deviceCharges(await rate(catalog, account, period, nowMs), params.id));
+        charges.push(deviceCharges(await service.invoice(account, period, nowMs), params.id));
       }
       if (charges.length === 0) {
         if (unstarted) throw unstarted;
@@ -189,7 +208,7 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
       for (const account of accounts) {
         const period = billingPeriod(query.period, account.timeZone);
         if (period.startMs > nowMs) continue;
-        invoices.push(await rate(catalog, account, period, nowMs));
+        invoices.push(await service.invoice(account, period, nowMs));
       }
       if (wantsCsv(req)) {
         reply.type(CSV);

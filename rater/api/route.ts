@@ -23,7 +23,7 @@ export interface ResponseDoc {
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface RouteSpec<P, Q, B> {
-  method: 'GET' | 'PUT';
+  method: 'GET' | 'PUT' | 'POST';
   url: string;
   summary: string;
   description?: string;

@@ -234,7 +234,7 @@ const peakFigure = z
 export const invoiceLine = z
   .object({
     line: z.number().int(),
-    kind: z.enum(['usage', 'peak', 'fixed', 'minimum', 'cap']),
+    kind: z.enum(['usage', 'peak', 'fixed', 'minimum', 'cap', 'adjustment']),
     charge: z.string(),
     description: z.string(),
     device: z.string().optional(),
@@ -251,6 +251,9 @@ export const invoiceLine = z
     amount: money,
     included: decimal('Allowance applied, in `unit`').optional(),
     peak: peakFigure.optional(),
+    adjusts: periodLabel
+      .optional()
+      .meta({ description: 'Adjustment lines: the issued period whose late usage this bills' }),
     prorated_days: z.number().int().optional(),
   })
   .strict();
@@ -263,7 +266,11 @@ export const invoiceSchema = z
     time_zone: z.string(),
     period_start: instant,
     period_end: instant,
-    status: z.enum(['closed', 'open']),
+    status: z.enum(['closed', 'open', 'issued']).meta({
+      description:
+        'open: the current month so far; closed: ended, rated on request; issued: the stored snapshot, never rewritten',
+    }),
+    issued_at: instant.optional(),
     as_of: instant.optional(),
     plans: z.array(
       z
@@ -317,7 +324,7 @@ export const deviceChargesSchema = z
     account: z.string(),
     period: z.string(),
     currency: z.string(),
-    status: z.enum(['closed', 'open']),
+    status: z.enum(['closed', 'open', 'issued']),
     lines: z.array(invoiceLine),
     shares: z.array(
       z.object({ line: z.number().int(), charge: z.string(), amount: money }).strict(),

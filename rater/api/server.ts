@@ -8,9 +8,11 @@ import { errorMessage } from '../../common/errors.ts';
 import { RaterError, isInternal, toHttpError } from '../errors.ts';
 import type { RaterMetrics } from '../metrics.ts';
 import type { CatalogStore } from '../storage/catalog.ts';
+import type { InvoiceStore } from '../storage/invoice-store.ts';
 import type { UsageStore } from '../storage/store.ts';
 import { accountRoutes } from './accounts.ts';
 import { billingRoutes } from './billing.ts';
+import { InvoiceService } from './invoice-service.ts';
 import { planRoutes } from './plans.ts';
 import { route } from './route.ts';
 import { registerUsageRoutes } from './usage.ts';
@@ -18,6 +20,7 @@ import { registerUsageRoutes } from './usage.ts';
 export interface ApiDeps {
   store: UsageStore;
   catalog: CatalogStore;
+  invoices: InvoiceStore;
   metrics: RaterMetrics;
   logger: Logger;
   /** The clock: "now" decides open periods and default effective times. Default Date.now. */
@@ -83,7 +86,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     registerOperationsRoutes(api, deps);
     registerUsageRoutes(api, deps.store, now);
     await api.register(accountRoutes, { catalog: deps.catalog, now });
-    await api.register(billingRoutes, { catalog: deps.catalog, now });
+    await api.register(billingRoutes, {
+      catalog: deps.catalog,
+      invoices: new InvoiceService(deps.catalog, deps.invoices),
+      now,
+    });
     // Its own context: it reads JSON bodies as text (see plans.ts).
     await api.register(planRoutes, { catalog: deps.catalog, now });
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

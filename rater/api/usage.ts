@@ -2,6 +2,8 @@
 // 5-minute rollups. JSON by default; CSV with `Accept: text/csv`. Byte counts are JSON integers;
 // other meters are decimal strings (they may be fractional and must stay exact).
 // GET /v1/conflicts[?device=] — records that reused a known key with different content.
+// GET /v1/devices/{id}/skewed?from&to&tolerance_ms&limit — a device's records whose device clock
+// disagreed with the collector's by more than the tolerance (docs/devices.md#clock-skew).
 import { Decimal } from 'decimal.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -10,6 +12,8 @@ import type { UsageBucket, UsageStep, UsageStore } from '../storage/store.ts';
 import { route, wantsCsv } from './route.ts';
 import { deviceParams, deviceId } from './schemas.ts';
 
+/** The collector's default clockSkewToleranceMs (collector/mqtt/clock-skew.ts). */
+const DEFAULT_SKEW_TOLERANCE_MS = 300_000;
 const STEP_MS: Record<UsageStep, number> = { '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
 const MAX_BUCKETS = 100_000;
 
@@ -61,6 +65,53 @@ const conflictsQuery = z.object({
     .default(100)
     .meta({ description: 'Most conflicts returned, newest first (1-1000)' }),
 });
+
+const skewedQuery = z.object({
+  from: timeParam('from'),
+  to: timeParam('to'),
+  tolerance_ms: z
+    .string()
+    .regex(/^\d{1,15}$/, 'tolerance_ms must be an integer number of milliseconds >= 0')
+    .transform(Number)
+    .default(DEFAULT_SKEW_TOLERANCE_MS)
+    .meta({
+      description:
+        'List records whose |clock_skew_ms| exceeds this (default: the collector default, 300000 = 5 minutes)',
+    }),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'limit must be an integer from 1 to 1000')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1000, 'limit must be an integer from 1 to 1000')
+    .default(100)
+    .meta({ description: 'Most records returned, in ts order (1-1000)' }),
+});
+
+const skewedResponse = z
+  .object({
+    device_id: z.string(),
+    tolerance_ms: z.number().int(),
+    records: z.array(
+      z
+        .object({
+          key: z.string(),
+          ts: z.string(),
+          start: z.string().optional(),
+          received_at: z.string(),
+          clock_skew_ms: z.number().int(),
+          direction: z.enum(['future', 'past']),
+          up: z.number().int(),
+          down: z.number().int(),
+          meters: z.record(z.string(), z.string()),
+          dims: z.record(z.string(), z.string()),
+          collector_id: z.string(),
+          batch_id: z.string(),
+        })
+        .strict(),
+    ),
+    truncated: z.boolean(),
+  })
+  .strict();
 
 const usageResponse = z
   .object({
@@ -188,6 +239,55 @@ export function registerUsageRoutes(
       const rows = await store.listConflicts(query.device, query.limit);
       return {
         conflicts: rows.map((c) => ({ ...c, detectedAt: new Date(c.detectedAtMs).toISOString() })),
+      };
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/devices/:id/skewed',
+      tag: 'usage',
+      summary: "A device's records whose device clock disagreed with the collector's",
+      description:
+        'Stored records with |ts − received_at| > tolerance_ms and ts in [from, to), oldest ts first. The records are billed at their ts like any other; this lists them for review.',
+      params: deviceParams,
+      querystring: skewedQuery,
+      responses: {
+        200: { description: 'The skewed records, in ts order', json: skewedResponse },
+        400: 'BAD_REQUEST',
+      },
+    },
+    async ({ params, query: q }) => {
+      if (q.from !== undefined && q.to !== undefined && q.from >= q.to)
+        throw new RaterError('BAD_REQUEST', 'from must be before to');
+      const rows = await store.listSkewed({
+        deviceId: params.id,
+        toleranceMs: q.tolerance_ms,
+        ...(q.from === undefined ? {} : { fromMs: q.from }),
+        ...(q.to === undefined ? {} : { toMs: q.to }),
+        limit: q.limit + 1,
+      });
+      const iso = (ms: number) => new Date(ms).toISOString();
+      return {
+        device_id: params.id,
+        tolerance_ms: q.tolerance_ms,
+        records: rows.slice(0, q.limit).map((r) => ({
+          key: r.key,
+          ts: iso(r.endMs),
+          ...(r.startMs === undefined ? {} : { start: iso(r.startMs) }),
+          received_at: iso(r.receivedMs),
+          clock_skew_ms: r.clockSkewMs,
+          direction: r.clockSkewMs > 0 ? 'future' : 'past',
+          up: r.up,
+          down: r.down,
+          meters: r.meters,
+          dims: r.dims,
+          collector_id: r.collectorId,
+          batch_id: r.batchId,
+        })),
+        truncated: rows.length > q.limit,
       };
     },
   );

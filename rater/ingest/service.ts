@@ -1,6 +1,7 @@
 // Ingest of one batch: check every record (the rater trusts no collector), store the valid ones
 // in one transaction, and report accepted / duplicates / conflicts / rejected. The answer is
 // produced only after the store's transaction committed (Guarantee 1 in PRODUCT.md).
+import { errorCode, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { DEVICE_ID_RE, checkUsageRecord, recordKey, type UsageRecord } from '../../common/usage.ts';
 import type {
@@ -11,8 +12,9 @@ import type {
 } from '../../proto/index.ts';
 import { RaterError } from '../errors.ts';
 import type { RaterMetrics } from '../metrics.ts';
+import { StorageError } from '../storage/errors.ts';
 import { contentHash } from '../storage/fingerprint.ts';
-import type { StoredRecordInput, UsageStore } from '../storage/store.ts';
+import type { IngestOutcome, StoredRecordInput, UsageStore } from '../storage/store.ts';
 
 export interface IngestServiceDeps {
   store: UsageStore;
@@ -39,11 +41,46 @@ export function fromWire(m: UsageRecordMsg): Partial<UsageRecord> {
   return r;
 }
 
+/**
+ * Text the record rules allow but the database cannot keep: PostgreSQL text and jsonb refuse
+ * NUL. (Unpaired surrogates cannot arrive: the protobuf decoder verifies UTF-8.) Checked here so
+ * such a record is rejected alone with a reason instead of failing its whole batch.
+ */
+function storableTextProblem(r: Partial<UsageRecord>): string | null {
+  const nul = (s: unknown) => typeof s === 'string' && s.includes('\u0000');
+  if (nul(r.id)) return 'id must not contain the NUL character (U+0000)';
+  if (nul(r.boot)) return 'boot must not contain the NUL character (U+0000)';
+  for (const [k, v] of Object.entries(r.dims ?? {}))
+    if (nul(v)) return `dim ${k} must not contain the NUL character (U+0000)`;
+  return null;
+}
+
+/**
+ * When the database refused a statement because of the data in it (SQLSTATE class 22, data
+ * exception; class 54, program limit exceeded, e.g. an index row too large), the same batch will
+ * fail the same way on every retry: the record responsible must be found and rejected, or it
+ * blocks its collector's outbox for good. Anything else (unavailable, a bug) is rethrown.
+ */
+function refusedForContent(err: unknown): { sqlstate: string; detail: string } | undefined {
+  if (!(err instanceof StorageError) || err.code !== 'DB_ERROR') return undefined;
+  const sqlstate = errorCode(err.cause);
+  if (sqlstate === undefined || !/^(22|54)[0-9A-Z]{3}$/.test(sqlstate)) return undefined;
+  const detail = errorMessage(err.cause);
+  return { sqlstate, detail: detail.length > 300 ? `${detail.slice(0, 300)}…` : detail };
+}
+
+interface Indexed {
+  index: number;
+  record: StoredRecordInput;
+}
+
+const NOTHING: IngestOutcome = { accepted: 0, duplicates: 0, conflicts: 0 };
+
 export class IngestService {
   constructor(private readonly deps: IngestServiceDeps) {}
 
   async ingest(req: IngestBatchRequestMsg): Promise<IngestBatchResponseMsg> {
-    const { metrics, store } = this.deps;
+    const { metrics } = this.deps;
     const collectorId = req.collectorId ?? '';
     const batchId = req.batchId ?? '';
     const wire = req.records ?? [];
@@ -54,32 +91,35 @@ export class IngestService {
       );
     if (batchId.length === 0 || batchId.length > 300)
       throw new RaterError('INVALID_BATCH', 'batch_id must be 1-300 characters');
+    if (batchId.includes('\u0000'))
+      throw new RaterError('INVALID_BATCH', 'batch_id must not contain the NUL character (U+0000)');
     if (wire.length > this.deps.maxBatchRecords)
       throw new RaterError(
         'INVALID_BATCH',
         `batch holds ${wire.length} records; the limit is ${this.deps.maxBatchRecords}`,
       );
 
-    const records: StoredRecordInput[] = [];
+    const records: Indexed[] = [];
     const rejected: RejectionMsg[] = [];
     wire.forEach((m, index) => {
       const r = fromWire(m);
-      const reason = checkUsageRecord(r);
+      const reason = checkUsageRecord(r) ?? storableTextProblem(r);
       if (reason) {
         rejected.push({ index, code: 'INVALID_RECORD', reason });
         return;
       }
       const rec = r as UsageRecord;
-      records.push({ ...rec, key: recordKey(rec), contentHash: contentHash(rec) });
+      records.push({
+        index,
+        record: { ...rec, key: recordKey(rec), contentHash: contentHash(rec) },
+      });
     });
 
     const end = metrics.txSeconds.startTimer();
     try {
-      const out =
-        records.length > 0
-          ? await store.ingest({ collectorId, batchId, records })
-          : { accepted: 0, duplicates: 0, conflicts: 0 };
+      const out = await this.store(collectorId, batchId, records, rejected);
       end();
+      rejected.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       metrics.batches.inc({ result: 'ok' });
       metrics.records.inc({ result: 'accepted' }, out.accepted);
       metrics.records.inc({ result: 'duplicate' }, out.duplicates);
@@ -95,6 +135,52 @@ export class IngestService {
     } catch (err) {
       metrics.batches.inc({ result: 'error' });
       throw err;
+    }
+  }
+
+  /**
+   * Stores the records in one transaction. If the database refuses them for their content, the
+   * batch is halved until the records responsible stand alone: those are rejected with the
+   * database's reason and every other record is stored (in several transactions; each is
+   * idempotent, so a resend after a failure part-way is still harmless).
+   */
+  private async store(
+    collectorId: string,
+    batchId: string,
+    items: Indexed[],
+    rejected: RejectionMsg[],
+  ): Promise<IngestOutcome> {
+    if (items.length === 0) return NOTHING;
+    try {
+      return await this.deps.store.ingest({
+        collectorId,
+        batchId,
+        records: items.map((i) => i.record),
+      });
+    } catch (err) {
+      const refused = refusedForContent(err);
+      if (!refused) throw err;
+      if (items.length === 1) {
+        const { index, record } = items[0] as Indexed;
+        this.deps.logger.error(
+          { collectorId, batchId, index, deviceId: record.deviceId, key: record.key, ...refused },
+          'the database refused a record; rejected alone',
+        );
+        rejected.push({
+          index,
+          code: 'INVALID_RECORD',
+          reason: `the database cannot store this record (SQLSTATE ${refused.sqlstate}: ${refused.detail})`,
+        });
+        return NOTHING;
+      }
+      const mid = Math.ceil(items.length / 2);
+      const a = await this.store(collectorId, batchId, items.slice(0, mid), rejected);
+      const b = await this.store(collectorId, batchId, items.slice(mid), rejected);
+      return {
+        accepted: a.accepted + b.accepted,
+        duplicates: a.duplicates + b.duplicates,
+        conflicts: a.conflicts + b.conflicts,
+      };
     }
   }
 }

@@ -78,7 +78,7 @@ export interface RatingInput {
   devices: DeviceInput[];
 }
 
-export type LineKind = 'usage' | 'peak' | 'fixed' | 'minimum' | 'cap';
+export type LineKind = 'usage' | 'peak' | 'fixed' | 'minimum' | 'cap' | 'adjustment';
 
 export interface PeakFigure {
   method: 'percentile' | 'max' | 'daily_peak_avg';
@@ -122,6 +122,8 @@ export interface InvoiceLine {
   /** Allowance applied to this line, in `unit` (usage with `included`). */
   included?: string;
   peak?: PeakFigure;
+  /** Adjustment lines: the earlier, already issued period whose late usage this line bills. */
+  adjusts?: string;
   /** Active days used for proration, of the period's days. */
   prorated_days?: number;
 }
@@ -147,7 +149,13 @@ export interface Invoice {
   period_start: string;
   period_end: string;
   /** closed: the period has ended; open: the current period so far. */
-  status: 'closed' | 'open';
+  /**
+   * open: the current period so far; closed: the period has ended (rated on request);
+   * issued: the stored snapshot of a closed period, never rewritten (late usage for it is
+   * billed as adjustment lines on the next invoice).
+   */
+  status: 'closed' | 'open' | 'issued';
+  issued_at?: string;
   as_of?: string;
   plans: Array<{ plan: string; version: number; from: string; to: string }>;
   lines: InvoiceLine[];
@@ -179,7 +187,7 @@ export interface DeviceCharges {
   account: string;
   period: string;
   currency: string;
-  status: 'closed' | 'open';
+  status: 'closed' | 'open' | 'issued';
   lines: InvoiceLine[];
   /** Account-scope lines split over devices in proportion to their usage (largest remainder). */
   shares: Array<{ line: number; charge: string; amount: string }>;

@@ -24,12 +24,14 @@ const SELECT_KEYS = `
   FROM usage_record_keys k
   JOIN unnest($1::text[], $2::text[]) AS q(device_id, record_key) USING (device_id, record_key)`;
 
+// clock_skew_ms = ts − received_at: the device clock against the collector's (migration 003).
 const INSERT_RECORDS = `
   INSERT INTO usage_records (device_id, record_key, ts, start_ts, up, down, meters, dims,
-                             received_at, content_hash, collector_id, batch_id)
-  SELECT t.*, $11::text, $12::text
+                             received_at, content_hash, clock_skew_ms, collector_id, batch_id)
+  SELECT t.*, $12::text, $13::text
   FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int8[],
-              $6::int8[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[]) AS t`;
+              $6::int8[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[],
+              $11::int8[]) AS t`;
 
 // Meter sums merge key by key; jsonb numbers are exact numerics, so the sums stay exact.
 const UPSERT_ROLLUPS = `
@@ -113,6 +115,7 @@ export async function ingestInTx(tx: SqlClient, batch: IngestBatchInput): Promis
       fresh.map((r) => JSON.stringify(r.dims ?? {})),
       fresh.map((r) => iso(r.receivedMs)),
       fresh.map((r) => r.contentHash),
+      fresh.map((r) => String(r.endMs - r.receivedMs)),
       batch.collectorId,
       batch.batchId,
     ]);

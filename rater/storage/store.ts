@@ -57,6 +57,34 @@ export interface ConflictRow {
   incoming: unknown;
 }
 
+export interface SkewedQuery {
+  deviceId: string;
+  /** Records whose |clock skew| exceeds this many ms. */
+  toleranceMs: number;
+  /** Interval ends (ts) in [fromMs, toMs); each bound optional. */
+  fromMs?: number;
+  toMs?: number;
+  /** 1…10000. */
+  limit: number;
+}
+
+/** A stored record whose device clock disagreed with its collector's (migration 003). */
+export interface SkewedRecordRow {
+  key: string;
+  endMs: number;
+  startMs?: number;
+  receivedMs: number;
+  /** ts − received, signed: positive when the device clock was ahead. */
+  clockSkewMs: number;
+  up: number;
+  down: number;
+  /** Exact decimal strings. */
+  meters: Record<string, string>;
+  dims: Record<string, string>;
+  collectorId: string;
+  batchId: string;
+}
+
 export interface UsageStore {
   readonly capabilities: { timescale: boolean; driver: 'pg' | 'pglite' };
   /** Applies pending migrations; safe to call from several raters at once. */
@@ -65,6 +93,8 @@ export interface UsageStore {
   ingest(batch: IngestBatchInput): Promise<IngestOutcome>;
   usageSeries(q: UsageQuery): Promise<UsageBucket[]>;
   listConflicts(deviceId?: string, limit?: number): Promise<ConflictRow[]>;
+  /** A device's records beyond a clock-skew tolerance, in ts order. */
+  listSkewed(q: SkewedQuery): Promise<SkewedRecordRow[]>;
   /** Throws when the database is unreachable or not migrated. */
   ready(): Promise<void>;
   close(): Promise<void>;

@@ -3,6 +3,8 @@ import type {
   ConflictRow,
   IngestBatchInput,
   IngestOutcome,
+  SkewedQuery,
+  SkewedRecordRow,
   UsageBucket,
   UsageQuery,
   UsageStep,
@@ -13,6 +15,7 @@ import { StorageError, isRetryable, toStorageError } from './errors.ts';
 import { appliedVersion, runMigrations } from './migrate.ts';
 import { LATEST_VERSION } from './migrations/index.ts';
 import { ingestInTx } from './ingest.ts';
+import { parseMetersText } from './meters-text.ts';
 
 /** Transactions retried after a deadlock or serialization failure (rolled back, so harmless). */
 const MAX_ATTEMPTS = 3;
@@ -185,6 +188,56 @@ export class SqlUsageStore implements UsageStore {
       }));
     } catch (e) {
       throw toStorageError(e, 'listing conflicts');
+    }
+  }
+
+  async listSkewed(q: SkewedQuery): Promise<SkewedRecordRow[]> {
+    const n = Math.min(Math.max(Math.trunc(q.limit) || 1, 1), 10_000);
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    try {
+      const { rows } = await this.sql.query<{
+        record_key: string;
+        ts_ms: string;
+        start_ms: string | null;
+        received_ms: string;
+        skew_ms: string;
+        up: string;
+        down: string;
+        meters: string;
+        dims: Record<string, string>;
+        collector_id: string;
+        batch_id: string;
+      }>(
+        `SELECT record_key,
+                (extract(epoch FROM ts) * 1000)::int8::text AS ts_ms,
+                (extract(epoch FROM start_ts) * 1000)::int8::text AS start_ms,
+                (extract(epoch FROM received_at) * 1000)::int8::text AS received_ms,
+                clock_skew_ms::text AS skew_ms, up::text AS up, down::text AS down,
+                meters::text AS meters, dims, collector_id, batch_id
+         FROM usage_records
+         WHERE device_id = $1::text
+           AND (clock_skew_ms > $2::int8 OR clock_skew_ms < -$2::int8)
+           AND ($3::timestamptz IS NULL OR ts >= $3::timestamptz)
+           AND ($4::timestamptz IS NULL OR ts < $4::timestamptz)
+         ORDER BY ts, record_key
+         LIMIT $5::int`,
+        [q.deviceId, String(q.toleranceMs), iso(q.fromMs), iso(q.toMs), n],
+      );
+      return rows.map((r) => ({
+        key: r.record_key,
+        endMs: safeInt(r.ts_ms, 'ts'),
+        ...(r.start_ms === null ? {} : { startMs: safeInt(r.start_ms, 'start') }),
+        receivedMs: safeInt(r.received_ms, 'receive time'),
+        clockSkewMs: safeInt(r.skew_ms, 'clock skew'),
+        up: safeInt(r.up, 'up bytes'),
+        down: safeInt(r.down, 'down bytes'),
+        meters: parseMetersText(r.meters),
+        dims: r.dims,
+        collectorId: r.collector_id,
+        batchId: r.batch_id,
+      }));
+    } catch (e) {
+      throw toStorageError(e, 'listing clock-skewed records');
     }
   }
 

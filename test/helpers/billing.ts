@@ -5,6 +5,7 @@ import { silentLogger } from '../../common/logger.ts';
 import { buildApi } from '../../rater/api/server.ts';
 import { RaterMetrics } from '../../rater/metrics.ts';
 import { SqlCatalogStore } from '../../rater/storage/catalog-store.ts';
+import { SqlInvoiceStore } from '../../rater/storage/invoice-store.ts';
 import { openStore } from '../../rater/storage/open.ts';
 import type { SqlUsageStore } from '../../rater/storage/usage-store.ts';
 import type { StoredRecordInput, UsageStore } from '../../rater/storage/store.ts';
@@ -63,6 +64,7 @@ export async function startApi(url: string, now = NOW): Promise<TestApi> {
   const app = buildApi({
     store,
     catalog: new SqlCatalogStore(store.sql),
+    invoices: new SqlInvoiceStore(store.sql),
     metrics: new RaterMetrics({ processMetrics: false }),
     logger: silentLogger(),
     now: () => now,

@@ -44,6 +44,8 @@ export async function startCollector(
     upstream?: string;
     clientId?: string;
     bufferMaxBytes?: number;
+    /** Any other collector options, by config key. */
+    config?: Record<string, unknown>;
   },
   deps: Partial<CollectorDeps> = {},
 ): Promise<Collector> {
@@ -62,6 +64,7 @@ export async function startCollector(
       ...(flags.upstream
         ? { mqttUpstream: flags.upstream, mqttUpstreamClientId: flags.clientId }
         : {}),
+      ...flags.config,
     },
   });
   return new Collector(config, { logger: silentLogger(), ...deps }).start();
