@@ -70,12 +70,24 @@ interface Victim {
 }
 
 const OUTBOX_RANGE = prefixRange(OUTBOX_PREFIX);
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** The message with its causes (abstract-level wraps LevelDB's own error as the cause). */
+const message = (err: unknown): string =>
+  err instanceof Error
+    ? err.cause === undefined
+      ? err.message
+      : `${err.message} (${message(err.cause)})`
+    : String(err);
 /** Delay between attempts to reopen the database after a failed write. */
 const REOPEN_FIRST_MS = 100;
 const REOPEN_MAX_MS = 5_000;
 /** How often free disk space is re-read while it is low (for readiness). */
 const DISK_RECHECK_MS = 1_000;
+/**
+ * The disk counts as low (not ready; acked ranges compacted at once to win space back) below
+ * this many times `minFreeBytes`, a little before appends are refused and until a publish is
+ * likely to fit again.
+ */
+const DISK_LOW_FACTOR = 1.25;
 
 async function statfsFree(dir: string): Promise<number | undefined> {
   try {
@@ -126,7 +138,11 @@ export class Outbox {
     recoveries: 0,
   };
   private lastStoreError: string | undefined;
-  private disk: { free: number | undefined; low: boolean } = { free: undefined, low: false };
+  private disk: { free: number | undefined; low: boolean; refusing: boolean } = {
+    free: undefined,
+    low: false,
+    refusing: false,
+  };
   private diskTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: OutboxOptions) {
@@ -467,9 +483,10 @@ export class Outbox {
 
   /** Re-reads the free space of the buffer's file system; keeps re-reading while it is low. */
   private async checkDisk(): Promise<number | undefined> {
-    const free = await (this.opts.diskFree ?? statfsFree)(this.opts.dir);
+    const free = await (this.opts.diskFree ?? statfsFree)(this.opts.dir).catch(() => undefined);
     this.disk.free = free;
-    if (free !== undefined && free >= this.minFreeBytes) this.setDiskLow(false);
+    if (free !== undefined && this.minFreeBytes > 0)
+      this.setDiskLow(free < this.minFreeBytes * DISK_LOW_FACTOR);
     return free;
   }
 
@@ -587,7 +604,11 @@ export class Outbox {
           : n,
       0,
     );
-    if (free - adding >= this.minFreeBytes) return refused;
+    if (this.disk.low) void this.compactor.flush();
+    if (free - adding >= this.minFreeBytes) {
+      this.disk.refusing = false;
+      return refused;
+    }
     const err = new BufferError(
       'BUFFER_FULL',
       `disk nearly full: ${free} bytes free on the buffer's file system, ${this.minFreeBytes} kept in reserve (bufferMinFreeBytes)`,
@@ -595,14 +616,13 @@ export class Outbox {
     jobs.forEach((_, i) => {
       if (adds[i]) refused[i] = err;
     });
-    if (!this.disk.low) {
+    if (!this.disk.refusing)
       this.logger.warn(
         { free, minFreeBytes: this.minFreeBytes, dir: this.opts.dir },
         'disk nearly full: refusing new records until space is freed',
       );
-    }
+    this.disk.refusing = true;
     this.setDiskLow(true);
-    void this.compactor.flush();
     return refused;
   }
 

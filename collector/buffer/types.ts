@@ -76,7 +76,10 @@ export interface OutboxStats {
   minFreeBytes: number;
   /** Free bytes on the buffer's file system at the last check (undefined: never checked). */
   diskFree?: number;
-  /** The last append was refused because the file system is below `minFreeBytes`. */
+  /**
+   * The file system is below 1.25 × `minFreeBytes` (appends are refused below `minFreeBytes`):
+   * the collector reports not ready, and compacts acked entries at once to win space back.
+   */
   diskLow: boolean;
   /** LevelDB write failures, and successful reopens after them. */
   storeErrors: number;

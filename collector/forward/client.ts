@@ -41,6 +41,12 @@ export class RaterClient {
       // Retries are the forwarder's job (with backoff, for as long as it takes); grpc-js's own
       // transparent retry would only hide the failures from its counters.
       'grpc.enable_retries': 0,
+      // The same for reconnecting: grpc-js backs off reconnects on its own, up to 120 s by
+      // default, and fails every call at once meanwhile. After a 4-minute rater outage the
+      // collector reached the restarted rater only 72 s later, though it retried every second.
+      // With a 1 s ceiling the channel reconnects whenever the forwarder retries.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 1000,
     });
   }
 

@@ -66,7 +66,10 @@ export function buildCollectorHttp(
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
         return badRequest(reply, 'limit must be an integer from 1 to 1000');
       if (req.query.after !== undefined && !/^\d{1,16}$/.test(req.query.after))
-        return badRequest(reply, 'after must be a sequence number (the seq of the last entry seen)');
+        return badRequest(
+          reply,
+          'after must be a sequence number (the seq of the last entry seen)',
+        );
       let entries: DeadLetter[];
       try {
         entries = await list(
