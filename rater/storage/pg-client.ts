@@ -50,6 +50,14 @@ export class PgSqlClient implements SqlClient {
     this.pool.on('error', (err) => {
       opts.logger?.warn({ err: err.message }, 'idle PostgreSQL connection failed; it is discarded');
     });
+    // A connection reset while a client is checked out (inside a transaction) emits 'error' on
+    // that client, where the pool's idle listener is not attached: the query in flight fails
+    // on its own (the batch is answered UNAVAILABLE); the event must not crash the process.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => {
+        opts.logger?.warn({ err: err.message }, 'PostgreSQL connection failed while in use');
+      });
+    });
   }
 
   query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
