@@ -27,6 +27,11 @@ export const LIMITS = {
   maxMeters: 32,
   dimKeyRe: /^(?!__)[A-Za-z0-9_.:-]{1,64}$/,
   dimValueMaxLength: 256,
+  /**
+   * All dims of a record together, as UTF-8 JSON. The rater keys its 5-minute rollups on
+   * (device, dims, bucket) in a B-tree index, whose entries must stay under ~2.7 KB.
+   */
+  dimsMaxBytes: 1024,
   maxDims: 16,
   /** Earliest and latest accepted interval end: 2000-01-01 and 2100-01-01 (UTC). */
   minTimeMs: Date.UTC(2000, 0, 1),
@@ -104,6 +109,11 @@ export function checkUsageRecord(r: Partial<UsageRecord>): string | null {
     const v = dims[k];
     if (typeof v !== 'string' || v.length > LIMITS.dimValueMaxLength)
       return `dim ${k} must be a string of at most ${LIMITS.dimValueMaxLength} characters`;
+  }
+  if (dimKeys.length > 0) {
+    const size = Buffer.byteLength(JSON.stringify(dims), 'utf8');
+    if (size > LIMITS.dimsMaxBytes)
+      return `dims take ${size} bytes as JSON; at most ${LIMITS.dimsMaxBytes} are accepted`;
   }
   if (!isTime(r.receivedMs)) return 'receivedMs must be a valid time';
   return null;
