@@ -31,7 +31,7 @@ export const LIMITS = {
    * All dims of a record together, as UTF-8 JSON. The rater keys its 5-minute rollups on
    * (device, dims, bucket) in a B-tree index, whose entries must stay under ~2.7 KB.
    */
-  dimsMaxBytes: 1024,
+  dimsMaxBytes: 2048,
   maxDims: 16,
   /** Earliest and latest accepted interval end: 2000-01-01 and 2100-01-01 (UTC). */
   minTimeMs: Date.UTC(2000, 0, 1),

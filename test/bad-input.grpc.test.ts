@@ -460,7 +460,7 @@ describe('bad input sent straight to the rater over gRPC', () => {
       // Within the per-dim rules (16 dims, 64-character names, 256-character values) but 4 KB
       // together: the 5-minute rollup's unique index on (device, dims, bucket) could not hold
       // the key (PostgreSQL btree rows are limited to 2704 bytes), so the record rules cap all
-      // dims of a record at 1,024 bytes of JSON.
+      // dims of a record at 2,048 bytes of JSON.
       const B = 'dev-db-limit';
       let seed = 7;
       const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff);
@@ -487,7 +487,7 @@ describe('bad input sent straight to the rater over gRPC', () => {
         {
           index: 2,
           code: 'INVALID_RECORD',
-          reason: expect.stringMatching(/^dims take \d+ bytes as JSON; at most 1024 are accepted$/),
+          reason: expect.stringMatching(/^dims take \d+ bytes as JSON; at most 2048 are accepted$/),
         },
       ]);
       expect(res).toMatchObject({ accepted: 4 });

@@ -73,9 +73,9 @@ async function fillDisk(file: string): Promise<void> {
   }
 }
 
-// Records of about 2 KiB that compress badly (LevelDB compresses its tables), with only 64
+// Records of about 2 KiB (dims just under the 2 KiB rule) that compress badly (LevelDB compresses its tables), with only 64
 // distinct dimension sets so the rater's rollups stay small.
-const POOL = Array.from({ length: 64 }, () => randomBytes(188).toString('base64').slice(0, 250));
+const POOL = Array.from({ length: 64 }, () => randomBytes(188).toString('base64').slice(0, 240));
 const reportOf = (seq: number) => ({
   seq,
   ts: T0 + seq,
