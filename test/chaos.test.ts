@@ -1,0 +1,118 @@
+// Guarantees 1 and 2 (PRODUCT.md) under real faults: a short run of the chaos harness
+// (chaos/README.md, `npm run chaos`). Real `edgemeter rater` and `collector` processes are
+// SIGKILLed, their network and database are cut through a proxy, devices in a separate process
+// publish at QoS 1 and re-send; then the bill read back from the database must hold every
+// acknowledged record exactly once, with exact byte totals per device. Every wait in the
+// harness is on a condition with a hard limit; processes are killed whatever happens.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordKey, type UsageRecord } from '../common/usage.ts';
+import { rangeBytes, recordBytes, type Truth } from '../chaos/fleet.ts';
+import { SCENARIOS, runChaos, summary, type ChaosRun } from '../chaos/harness.ts';
+import { killAllChildren } from '../chaos/procs.ts';
+import { PROFILES } from '../chaos/profiles.ts';
+import { checkBilling, type Sql } from '../chaos/verify.ts';
+import { contentHash } from '../rater/storage/fingerprint.ts';
+import { openStore } from '../rater/storage/open.ts';
+import { PG_URL, hasPostgres } from './helpers/services.ts';
+
+// A check that cannot fail proves nothing: first, the bill check against crafted databases.
+describe('chaos bill check', () => {
+  const record = (seq: number) => {
+    const r: UsageRecord = {
+      deviceId: 'vc-d0',
+      seq,
+      boot: '7',
+      endMs: Date.now() - 600_000 + seq * 1000,
+      ...recordBytes(0, seq),
+      meters: {},
+      dims: {},
+      receivedMs: Date.now(),
+    };
+    return { ...r, key: recordKey(r), contentHash: contentHash(r) };
+  };
+  const truth: Truth = {
+    sent: 3,
+    acked: 3,
+    resent: 0,
+    faults: {},
+    complete: true,
+    devices: [
+      {
+        id: 'vc-d0',
+        index: 0,
+        boot: '7',
+        acked: [[1, 3]],
+        unacked: [],
+        ...rangeBytes(0, [[1, 3]]),
+      },
+    ],
+  };
+
+  it('finds a lost record, a record stored twice, and accepts the exact bill', async () => {
+    const store = await openStore('embedded:memory');
+    await store.migrate();
+    const sql: Sql = {
+      query: async <T>(text: string, params?: unknown[]) =>
+        (await store.sql.query<T>(text, params)).rows,
+      close: () => store.close(),
+    };
+    try {
+      const ingest = (seqs: number[]) =>
+        store.ingest({ collectorId: 'c', batchId: 'b', records: seqs.map(record) });
+      await ingest([1, 2]);
+      const lost = await checkBilling(sql, 'vc', truth);
+      expect([lost.lost, lost.duplicated, lost.bytesExact]).toEqual([1, 0, false]);
+
+      await ingest([3, 1]); // the resent 1 is a duplicate and changes nothing
+      const exact = await checkBilling(sql, 'vc', truth);
+      expect(exact).toMatchObject({ billed: 3, lost: 0, duplicated: 0, bytesExact: true });
+      expect(exact.problems).toEqual([]);
+
+      // What a broken dedupe would leave behind: the same key twice in usage_records.
+      await store.sql.query(
+        `INSERT INTO usage_records SELECT * FROM usage_records WHERE record_key = 's:7:2'`,
+      );
+      const twice = await checkBilling(sql, 'vc', truth);
+      expect([twice.lost, twice.duplicated, twice.bytesExact]).toEqual([0, 1, false]);
+    } finally {
+      await sql.close();
+    }
+  });
+});
+
+describe('chaos: delivery guarantees against real processes and faults', () => {
+  let run: ChaosRun;
+
+  beforeAll(async () => {
+    run = await runChaos({ profile: PROFILES.test, pgAdminUrl: hasPostgres ? PG_URL : null });
+    // The table is the first thing to read when an assertion below fails.
+    if (!run.ok) console.log(summary(run));
+  }, 300_000);
+
+  afterAll(() => killAllChildren());
+
+  it.each(SCENARIOS.map((s, i) => [s.id, i] as const))(
+    '%s: every acknowledged record billed exactly once',
+    (_id, i) => {
+      const r = run.results[i];
+      expect(r).toBeDefined();
+      if (!r || r.skipped) return;
+      expect({ scenario: r.name, problems: r.problems }).toEqual({
+        scenario: r.name,
+        problems: [],
+      });
+      expect(r.acked).toBeGreaterThan(0);
+      expect(r.lost).toBe(0);
+      expect(r.duplicated).toBe(0);
+      expect(r.bytesExact).toBe(true);
+      expect(r.rejected).toEqual({});
+      // Nothing was refused and nothing is left: what the devices had acknowledged is the bill.
+      expect(r.billed).toBe(r.acked + Number(r.measured.unackedBilled ?? 0));
+    },
+  );
+
+  it('skips only the database-refusal scenario, and only without PostgreSQL', () => {
+    const skipped = run.results.filter((r) => r.skipped).map((r) => r.name);
+    expect(skipped).toEqual(hasPostgres ? [] : ['database refusing']);
+  });
+});
