@@ -1,0 +1,146 @@
+// Benchmark 1, MQTT ingest: the same load generator (bench/mqtt-load.ts, its own process)
+// against (a) a bare aedes broker in its own process that does nothing with the messages, the
+// reference, and (b) a real `edgemeter collector` (durable LevelDB outbox, forwarding to a real
+// `edgemeter rater` on a fresh PostgreSQL database, embedded when no server answers).
+// Target: collector ≥ 0.8 × bare aedes messages/s.
+import { fork, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort, REPO, track } from '../chaos/procs.ts';
+import { Stage } from '../chaos/stage.ts';
+import type { LoadConfig, LoadResult } from './mqtt-load.ts';
+import type { Benchmark } from './types.ts';
+import { benchEnv, cpuSnapshot, cpuText, cpuUse, fmt, freshDatabase, table } from './util.ts';
+
+function forkTs(file: string, args: string[] = []): ChildProcess {
+  const child = fork(join(REPO, file), args, {
+    cwd: REPO,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  track(child);
+  return child;
+}
+
+function message<T>(child: ChildProcess, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m as T);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what}: process exited (${code})`));
+    });
+  });
+}
+
+interface Run extends LoadResult {
+  rate: number;
+  cpu: Record<string, number>;
+}
+
+/** Runs the generator against `url`; CPU of every process is sampled over the measured window. */
+async function load(cfg: LoadConfig): Promise<Run> {
+  const gen = forkTs('bench/mqtt-load.ts');
+  try {
+    gen.send(cfg);
+    await new Promise((r) => setTimeout(r, cfg.warmupMs));
+    const before = cpuSnapshot();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, cfg.durationMs));
+    const cpu = cpuUse(before, cpuSnapshot(), (performance.now() - t0) / 1000);
+    const m = await message<{ result?: LoadResult; error?: string }>(
+      gen,
+      cfg.warmupMs + cfg.durationMs + 30_000,
+      'the load generator',
+    );
+    if (!m.result) throw new Error(`load generator: ${m.error}`);
+    return { ...m.result, rate: m.result.acked / m.result.seconds, cpu };
+  } finally {
+    gen.kill('SIGKILL');
+  }
+}
+
+const mqttIngest: Benchmark = async ({ quick, log }) => {
+  const settings = {
+    connections: quick ? 50 : 100,
+    window: 8,
+    warmupMs: quick ? 1500 : 3000,
+    durationMs: quick ? 5000 : 15_000,
+  };
+
+  // (a) the reference: bare aedes.
+  log('mqtt-ingest: bare aedes …');
+  const port = await freePort();
+  const broker = forkTs('bench/aedes-broker.ts', [String(port)]);
+  let aedes: Run;
+  try {
+    await message(broker, 30_000, 'the bare aedes broker');
+    aedes = await load({ url: `mqtt://127.0.0.1:${port}`, prefix: 'mq-ref', ...settings });
+  } finally {
+    broker.kill('SIGKILL');
+  }
+
+  // (b) the collector, forwarding to a rater.
+  log('mqtt-ingest: collector → rater …');
+  const db = await freshDatabase();
+  const env = await benchEnv(db?.url, 'mqtt');
+  const stage = new Stage(env, 'mqtt-ingest', 'mq');
+  let collector: Run;
+  let backlog: number;
+  try {
+    const rater = await stage.rater('rater');
+    const c = await stage.collector('collector', rater.ports.grpc ?? 0);
+    collector = await load({
+      url: `mqtt://127.0.0.1:${c.ports.mqtt}`,
+      prefix: 'mq',
+      ...settings,
+    });
+    const r = await fetch(`http://127.0.0.1:${c.httpPort}/readyz`).then(
+      (res) => res.json() as Promise<{ outbox?: { records: number } }>,
+      () => undefined,
+    );
+    backlog = r?.outbox?.records ?? 0;
+  } finally {
+    await stage.cleanup();
+    await db?.drop().catch(() => {});
+    await rm(env.root, { recursive: true, force: true });
+  }
+
+  const ratio = collector.rate / aedes.rate;
+  const row = (name: string, r: Run) => [
+    name,
+    fmt(r.rate),
+    fmt(r.acked),
+    fmt(r.seconds, 1),
+    String(r.connected),
+    String(r.errors),
+  ];
+  return {
+    figures: {
+      aedes_qos1_msgs_s: Math.round(aedes.rate),
+      collector_qos1_msgs_s: Math.round(collector.rate),
+      collector_ratio: Math.round(ratio * 1000) / 1000,
+    },
+    table: [
+      `MQTT ingest: ${settings.connections} connections × ${settings.window} QoS 1 publishes in ` +
+        `flight, one JSON record each, ${settings.durationMs / 1000} s measured after ` +
+        `${settings.warmupMs / 1000} s warm-up (rater on ${db ? 'PostgreSQL' : 'embedded'})`,
+      table(
+        ['broker', 'msgs/s', 'PUBACKs', 'seconds', 'conns', 'errors'],
+        [row('bare aedes (reference)', aedes), row('edgemeter collector', collector)],
+      ),
+      `collector / aedes = ${ratio.toFixed(3)} (target ≥ 0.8)`,
+    ].join('\n'),
+    notes: [
+      `bare aedes run, CPU (share of one core): ${cpuText(aedes.cpu)}`,
+      `collector run, CPU (share of one core): ${cpuText(collector.cpu)}`,
+      `collector outbox backlog at the end of the run: ${fmt(backlog)} records (forwarding kept ` +
+        `up when small)`,
+    ],
+  };
+};
+
+export default mqttIngest;

@@ -1,0 +1,153 @@
+// Shared helpers of the benchmarks: a fresh PostgreSQL database per run, a throw-away chaos
+// environment for chaos/stage.ts, CPU accounting of the processes under test (read from /proc,
+// so "what bounds a figure" is an observation), and table rendering.
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PROFILES } from '../chaos/profiles.ts';
+import type { ChaosEnv } from '../chaos/stage.ts';
+
+export const PG_ADMIN_URL =
+  process.env.BENCH_PG_URL ??
+  process.env.EDGEMETER_TEST_PG_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Creates `edgemeter_bench_<pid>_<random>`; undefined when no server answers. */
+export async function freshDatabase(
+  adminUrl = PG_ADMIN_URL,
+): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+    try {
+      await c.connect();
+      return c;
+    } catch {
+      return undefined;
+    }
+  };
+  const client = await connect();
+  if (!client) return undefined;
+  const name = `edgemeter_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = await connect();
+      await c?.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c?.end();
+    },
+  };
+}
+
+/** A temporary directory and a chaos environment (chaos/stage.ts) for one benchmark. */
+export async function benchEnv(pgUrl: string | undefined, tag: string): Promise<ChaosEnv> {
+  const root = await mkdtemp(join(tmpdir(), `edgemeter-bench-${tag}-`));
+  const logDir = join(root, 'logs');
+  await mkdir(logDir);
+  return {
+    profile: { ...PROFILES.full, settleTimeoutMs: 120_000, scenarioTimeoutMs: 300_000 },
+    root,
+    logDir,
+    pgUrl,
+  };
+}
+
+// ── CPU accounting ────────────────────────────────────────────────────────────────────────
+const TICK = 100; // USER_HZ on Linux
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  ticks: number;
+  label: string;
+}
+
+function readProc(pid: number): Proc | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const ppid = Number(rest[1]);
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    let label = comm;
+    if (cmd.includes('edgemeter.js rater')) label = 'rater';
+    else if (cmd.includes('edgemeter.js collector')) label = 'collector';
+    else if (cmd.includes('chaos/devices.ts')) label = 'devices';
+    else if (cmd.includes('bench/mqtt-load.ts')) label = 'load-generator';
+    else if (cmd.includes('bench/aedes-broker.ts')) label = 'bare-aedes';
+    else if (pid === process.pid) label = 'bench';
+    return { pid, ppid, ticks, label };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ticks so far of this process, its descendants, and every postgres process. */
+export function cpuSnapshot(): Map<number, Proc> {
+  const all: Proc[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const p = readProc(Number(name));
+    if (p) all.push(p);
+  }
+  const ours = new Set<number>([process.pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of all)
+      if (!ours.has(p.pid) && ours.has(p.ppid)) {
+        ours.add(p.pid);
+        grew = true;
+      }
+  }
+  return new Map(
+    all.filter((p) => ours.has(p.pid) || p.label === 'postgres').map((p) => [p.pid, p]),
+  );
+}
+
+/** Per label, the share of one core used between two snapshots: "collector 98%, …". */
+export function cpuUse(
+  before: Map<number, Proc>,
+  after: Map<number, Proc>,
+  seconds: number,
+): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [pid, a] of after) {
+    const d = a.ticks - (before.get(pid)?.ticks ?? 0);
+    by[a.label] = (by[a.label] ?? 0) + d;
+  }
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(by)) {
+    const pct = Math.round((v / TICK / seconds) * 100);
+    if (pct > 0) out[k] = pct;
+  }
+  return out;
+}
+
+export const cpuText = (use: Record<string, number>): string =>
+  Object.entries(use)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}%`)
+    .join(', ') || 'nothing measurable';
+
+// ── tables ────────────────────────────────────────────────────────────────────────────────
+export const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ');
+  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
