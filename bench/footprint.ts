@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Benchmark } from './types.ts';
-import { freshDatabase, table } from './pgdb.ts';
+import { serverDatabase, table } from './util.ts';
 import {
   collectorProcess,
   freePort,
@@ -50,7 +50,7 @@ const run: Benchmark = async ({ quick, log }) => {
   const devices = 100;
   const limitMs = quick ? 90_000 : 300_000;
   const root = await mkdtemp(join(tmpdir(), 'edgemeter-bench-footprint-'));
-  const db = await freshDatabase('footprint');
+  const db = await serverDatabase('footprint');
   let fleet: Fleet | undefined;
   const procs: EdgemeterProcess[] = [];
   const m: Record<string, number> = {};

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Benchmark } from './types.ts';
-import { freshDatabase, table } from './pgdb.ts';
+import { serverDatabase, table } from './util.ts';
 import { freePort, raterProcess, type EdgemeterProcess } from '../chaos/procs.ts';
 import { metric } from '../chaos/observe.ts';
 import { RaterClient, encodeBatch } from '../collector/forward/client.ts';
@@ -180,9 +180,9 @@ async function measure(
     let rawUrl = `embedded:${join(root, `${driver}-raw`)}`;
     let raterUrl = `embedded:${join(root, `${driver}-rater`)}`;
     if (driver === 'pg') {
-      const a = await freshDatabase('ingest_raw');
+      const a = await serverDatabase('ingest_raw');
       cleanup.push(() => a.drop());
-      const b = await freshDatabase('ingest_rater');
+      const b = await serverDatabase('ingest_rater');
       cleanup.push(() => b.drop());
       rawUrl = a.url;
       raterUrl = b.url;

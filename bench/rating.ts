@@ -4,7 +4,7 @@
 // of plans, assignments and usage) and rateAccount (the pure engine) are timed separately.
 import { getHeapStatistics } from 'node:v8';
 import type { Benchmark } from './types.ts';
-import { freshDatabase, table } from './pgdb.ts';
+import { serverDatabase, table } from './util.ts';
 import { openStore } from '../rater/storage/open.ts';
 import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
 import { billingPeriod, parsePlan, rateAccount } from '../rater/rating/index.ts';
@@ -55,7 +55,7 @@ interface Row {
 
 const run: Benchmark = async ({ quick, log }) => {
   const sizes = quick ? [100, 300] : [100, 300, 1000];
-  const db = await freshDatabase('rating');
+  const db = await serverDatabase('rating');
   const store = await openStore(db.url, { poolSize: 4 });
   const rows: Row[] = [];
   const skipped: string[] = [];

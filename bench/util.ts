@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { renderTable } from '../common/table.ts';
 import { PROFILES } from '../chaos/profiles.ts';
 import type { ChaosEnv } from '../chaos/stage.ts';
 
@@ -14,10 +15,19 @@ export const PG_ADMIN_URL =
   process.env.EDGEMETER_TEST_PG_URL ??
   'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** Creates `edgemeter_bench_<pid>_<random>`; undefined when no server answers. */
+export interface FreshDb {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates `edgemeter_bench_<tag>_<pid>_<random>`; undefined when no server answers (the caller
+ * decides whether it can fall back to the embedded database).
+ */
 export async function freshDatabase(
+  tag = 'run',
   adminUrl = PG_ADMIN_URL,
-): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
+): Promise<FreshDb | undefined> {
   const connect = async () => {
     const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
     try {
@@ -29,7 +39,7 @@ export async function freshDatabase(
   };
   const client = await connect();
   if (!client) return undefined;
-  const name = `edgemeter_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const name = `edgemeter_bench_${tag}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   try {
     await client.query(`CREATE DATABASE ${name}`);
   } finally {
@@ -45,6 +55,13 @@ export async function freshDatabase(
       await c?.end();
     },
   };
+}
+
+/** freshDatabase for benchmarks that need the PostgreSQL server: a clear error without one. */
+export async function serverDatabase(tag: string): Promise<FreshDb> {
+  const db = await freshDatabase(tag);
+  if (!db) throw new Error(`no PostgreSQL server at ${PG_ADMIN_URL} (set BENCH_PG_URL)`);
+  return db;
 }
 
 /** A temporary directory and a chaos environment (chaos/stage.ts) for one benchmark. */
@@ -143,11 +160,18 @@ export const cpuText = (use: Record<string, number>): string =>
 export const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join('  ');
-  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+/** Numbers as the tables show them: grouped above 100, 1–2 decimals below. */
+function cell(c: string | number): string {
+  if (typeof c === 'string') return c;
+  if (!Number.isFinite(c)) return String(c);
+  return Math.abs(c) >= 100 ? fmt(c) : fmt(c, Math.abs(c) >= 10 ? 1 : 2);
+}
+
+/** The project's table (common/table.ts): first column left, the others right-aligned. */
+export function table(head: string[], rows: Array<Array<string | number>>): string {
+  return renderTable(
+    head,
+    rows.map((r) => r.map(cell)),
+    head.map((_, i) => i > 0),
+  );
 }
