@@ -116,5 +116,32 @@ export function checkUsageRecord(r: Partial<UsageRecord>): string | null {
       return `dims take ${size} bytes as JSON; at most ${LIMITS.dimsMaxBytes} are accepted`;
   }
   if (!isTime(r.receivedMs)) return 'receivedMs must be a valid time';
+  return checkText(r);
+}
+
+/**
+ * Text the database can store: PostgreSQL text cannot hold NUL, and an unpaired surrogate has no
+ * UTF-8 form. Either would make the rater's transaction fail for the whole batch, so the record
+ * is refused alone, here, on both sides of the wire.
+ */
+function textProblem(field: string, s: string): string | null {
+  if (s.includes('\u0000')) return `${field} must not contain the NUL character (U+0000)`;
+  if (/\p{Cs}/u.test(s)) return `${field} must be well-formed Unicode (no unpaired surrogates)`;
+  return null;
+}
+
+function checkText(r: Partial<UsageRecord>): string | null {
+  if (typeof r.id === 'string') {
+    const p = textProblem('id', r.id);
+    if (p) return p;
+  }
+  if (typeof r.boot === 'string') {
+    const p = textProblem('boot', r.boot);
+    if (p) return p;
+  }
+  for (const [k, v] of Object.entries(r.dims ?? {})) {
+    const p = textProblem(`dim ${k}`, v);
+    if (p) return p;
+  }
   return null;
 }

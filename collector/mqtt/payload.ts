@@ -147,33 +147,6 @@ function listNames(names: readonly string[]): string {
   return names.length > NAMES_SHOWN ? `${shown} (and ${names.length - NAMES_SHOWN} more)` : shown;
 }
 
-/**
- * Text the record model allows but storage cannot keep: PostgreSQL text and jsonb refuse NUL,
- * and an unpaired surrogate (from a JSON escape such as "\ud800") is not encodable as UTF-8.
- * Either would make the rater refuse the whole batch it travels in, long after the PUBACK.
- */
-function textProblem(field: string, s: string): string | null {
-  if (s.includes('\u0000')) return `${field} must not contain the NUL character (U+0000)`;
-  if (/\p{Cs}/u.test(s)) return `${field} must be well-formed Unicode (no unpaired surrogates)`;
-  return null;
-}
-
-function checkText(r: UsageRecord): string | null {
-  if (r.id !== undefined) {
-    const p = textProblem('id', r.id);
-    if (p) return p;
-  }
-  if (r.boot !== undefined) {
-    const p = textProblem('boot', r.boot);
-    if (p) return p;
-  }
-  for (const [k, v] of Object.entries(r.dims)) {
-    const p = textProblem(`dim ${k}`, v);
-    if (p) return p;
-  }
-  return null;
-}
-
 const reportSchema = z.strictObject(
   {
     seq: z
@@ -239,7 +212,7 @@ function toRecord(deviceId: string, r: Report, receivedMs: number): UsageRecord 
   if (r.id !== undefined) rec.id = r.id;
   if (r.boot !== undefined) rec.boot = r.boot;
   if (r.start !== undefined) rec.startMs = r.start;
-  return checkUsageRecord(rec) ?? checkText(rec) ?? rec;
+  return checkUsageRecord(rec) ?? rec;
 }
 
 function describeZodError(err: z.ZodError): string {
@@ -359,6 +332,6 @@ export function parseProtobufPayload(
   if (!reason && hasSeq && hasId) reason = 'give either seq or id, not both';
   // 0 is proto3's "not set"; a negative time is a value, judged by the range rule below.
   if (!reason && !m.tsMs) reason = 'ts_ms is required';
-  reason ??= checkUsageRecord(rec) ?? checkText(rec);
+  reason ??= checkUsageRecord(rec);
   return reason ? fail('INVALID_RECORD', reason) : { records: [rec], rejections: [] };
 }

@@ -42,20 +42,6 @@ export function fromWire(m: UsageRecordMsg): Partial<UsageRecord> {
 }
 
 /**
- * Text the record rules allow but the database cannot keep: PostgreSQL text and jsonb refuse
- * NUL. (Unpaired surrogates cannot arrive: the protobuf decoder verifies UTF-8.) Checked here so
- * such a record is rejected alone with a reason instead of failing its whole batch.
- */
-function storableTextProblem(r: Partial<UsageRecord>): string | null {
-  const nul = (s: unknown) => typeof s === 'string' && s.includes('\u0000');
-  if (nul(r.id)) return 'id must not contain the NUL character (U+0000)';
-  if (nul(r.boot)) return 'boot must not contain the NUL character (U+0000)';
-  for (const [k, v] of Object.entries(r.dims ?? {}))
-    if (nul(v)) return `dim ${k} must not contain the NUL character (U+0000)`;
-  return null;
-}
-
-/**
  * When the database refused a statement because of the data in it (SQLSTATE class 22, data
  * exception; class 54, program limit exceeded, e.g. an index row too large), the same batch will
  * fail the same way on every retry: the record responsible must be found and rejected, or it
@@ -103,7 +89,7 @@ export class IngestService {
     const rejected: RejectionMsg[] = [];
     wire.forEach((m, index) => {
       const r = fromWire(m);
-      const reason = checkUsageRecord(r) ?? storableTextProblem(r);
+      const reason = checkUsageRecord(r);
       if (reason) {
         rejected.push({ index, code: 'INVALID_RECORD', reason });
         return;
