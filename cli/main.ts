@@ -17,6 +17,7 @@ import { registerUsageCommand } from './usage.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerConfigCommand } from './config-docs.ts';
 import { registerCollectorAdminCommands } from './collector-admin.ts';
+import { registerSecurityCommands } from './security.ts';
 
 const program = new Command('edgemeter')
   .description('Usage metering and rating for IoT and telecom operators')
@@ -66,6 +67,7 @@ registerAccountsCommand(program);
 registerDevicesCommand(program);
 registerConfigCommand(program);
 registerCollectorAdminCommands(program);
+registerSecurityCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import type { RaterConfig } from './config.ts';
 import { buildApi } from './api/server.ts';
 import { IngestServer } from './ingest/server.ts';
 import { IngestService } from './ingest/service.ts';
+import { ingestExposure } from './ingest/tls.ts';
 import { RaterMetrics } from './metrics.ts';
 import type { CatalogStore } from './storage/catalog.ts';
 import { SqlCatalogStore } from './storage/catalog-store.ts';
@@ -64,9 +65,13 @@ export class Rater {
       logger,
       maxBatchRecords: this.config.maxBatchRecords,
     });
-    this.grpc = new IngestServer(service, logger);
-    this.grpcPort = await this.grpc.listen(this.config.grpcListen);
-    logger.info({ address: this.config.grpcListen, port: this.grpcPort }, 'gRPC ingest listening');
+    const exposure = ingestExposure(this.config, logger);
+    this.grpc = new IngestServer(service, logger, { mutualTls: exposure.mutual });
+    this.grpcPort = await this.grpc.listen(exposure.address, exposure.credentials);
+    logger.info(
+      { address: exposure.address, port: this.grpcPort, mutualTls: exposure.mutual },
+      'gRPC ingest listening',
+    );
 
     this.http = buildApi({
       store,
