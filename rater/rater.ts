@@ -49,6 +49,8 @@ export class Rater {
 
   async start(): Promise<this> {
     const { logger } = this.deps;
+    // TLS material first: a bad path fails the start before the database is opened.
+    const exposure = ingestExposure(this.config, logger);
     const store =
       this.deps.store ??
       (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
@@ -65,7 +67,6 @@ export class Rater {
       logger,
       maxBatchRecords: this.config.maxBatchRecords,
     });
-    const exposure = ingestExposure(this.config, logger);
     this.grpc = new IngestServer(service, logger, { mutualTls: exposure.mutual });
     this.grpcPort = await this.grpc.listen(exposure.address, exposure.credentials);
     logger.info(
