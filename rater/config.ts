@@ -66,7 +66,7 @@ export const raterOptions = {
     arg: '<bytes>',
   }),
   httpRateLimit: option(integer(600, 0, 1_000_000), {
-    doc: 'Requests per httpRateLimitWindowMs allowed per API key (per client address without keys); more get 429 RATE_LIMITED with Retry-After. 0 turns the limit off.',
+    doc: 'Requests per httpRateLimitWindowMs allowed per API key (without keys: per client address, loopback clients exempt); more get 429 RATE_LIMITED with Retry-After. /healthz and /readyz are never limited. 0 turns the limit off.',
     arg: '<n>',
   }),
   httpRateLimitWindowMs: option(integer(60_000, 1000, 24 * 3600_000), {

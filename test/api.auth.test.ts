@@ -146,6 +146,16 @@ describe('API keys and roles', () => {
     expect((await request('PUT', '/v1/accounts/big', json, big)).statusCode).toBe(401);
   });
 
+  it('counts refusals by code in the metrics, with no key or key id in any label', async () => {
+    const text = (await request('GET', '/metrics', bearer(ADMIN))).body;
+    expect(text).toMatch(/edgemeter_rater_http_refused_total\{code="UNAUTHENTICATED"\} [1-9]/);
+    expect(text).toMatch(/edgemeter_rater_http_refused_total\{code="FORBIDDEN"\} [1-9]/);
+    for (const key of ALL_KEYS) {
+      expect(text).not.toContain(key);
+      expect(text).not.toContain(keyId(key));
+    }
+  });
+
   it('never writes a key into the log, and names the key id of a refused known key', () => {
     const text = log.lines.join('');
     expect(log.lines.length).toBeGreaterThan(5);
@@ -179,9 +189,31 @@ describe('rate limit per key', () => {
     expect(limited.json().error.code).toBe('RATE_LIMITED');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.body).not.toContain(READONLY);
+    const metrics = await get(ADMIN, '/metrics');
+    expect(metrics.body).toMatch(/edgemeter_rater_http_refused_total\{code="RATE_LIMITED"\} 1/);
     // Another key has its own budget; health checks have none.
     expect((await get(ADMIN)).statusCode).toBe(200);
     for (let i = 0; i < 5; i++) expect((await get(undefined, '/healthz')).statusCode).toBe(200);
+  });
+});
+
+describe('rate limit without keys', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startApi('embedded:memory', undefined, {
+      rateLimit: { max: 2, windowMs: 3_600_000 },
+    });
+  });
+  afterAll(() => api.close());
+
+  it('leaves loopback clients alone and limits others per address', async () => {
+    const get = (remoteAddress: string) =>
+      api.app.inject({ method: 'GET', url: '/v1/plans', remoteAddress });
+    for (let i = 0; i < 5; i++) expect((await get('127.0.0.1')).statusCode).toBe(200);
+    expect((await get('10.1.2.3')).statusCode).toBe(200);
+    expect((await get('10.1.2.3')).statusCode).toBe(200);
+    expect((await get('10.1.2.3')).statusCode).toBe(429);
+    expect((await get('10.1.2.4')).statusCode).toBe(200);
   });
 });
 

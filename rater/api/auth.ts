@@ -44,6 +44,8 @@ export interface AuthOptions {
   /** The configured keys; undefined or empty: no authentication (`local` is admin). */
   keys: KeyRing | undefined;
   logger: Logger;
+  /** Counts each refusal by code. */
+  refused: { inc(labels: { code: string }): void };
 }
 
 export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
@@ -68,6 +70,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
       { method: req.method, route: routeOf(req), ip: req.ip, code: err.code, keyId },
       'HTTP request refused',
     );
+    opts.refused.inc({ code: err.code });
     return err;
   };
 

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
+import { isLoopback } from '../../common/net.ts';
 import { RaterError, isInternal, toHttpError } from '../errors.ts';
 import type { RaterMetrics } from '../metrics.ts';
 import type { CatalogStore } from '../storage/catalog.ts';
@@ -108,17 +109,32 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 
   // Hooks in this order for every route: the key and its role first (onRequest, before the body
   // is read), then the rate limit, counted per key so one client cannot starve the others.
-  registerAuth(app, { keys: deps.keys, logger: deps.logger });
+  registerAuth(app, {
+    keys: deps.keys,
+    logger: deps.logger,
+    refused: deps.metrics.httpRefused,
+  });
   const limit = deps.rateLimit ?? { max: 600, windowMs: 60_000 };
   if (limit.max > 0)
     app.register(rateLimit, {
       max: limit.max,
       timeWindow: limit.windowMs,
-      allowList: (req) => req.routeOptions.config?.access === 'public',
+      // Exempt: health checks, and local clients when there are no keys (the demo, tests and
+      // scripts on the rater's own host poll freely; remote ones are limited per address).
+      allowList: (req) =>
+        req.routeOptions.config?.access === 'public' ||
+        (req.principal === LOCAL_PRINCIPAL && isLoopback(req.ip)),
       keyGenerator: (req) =>
         req.principal && req.principal !== LOCAL_PRINCIPAL
           ? `key:${req.principal.keyId}`
           : `ip:${req.ip}`,
+      onExceeded: (req) => {
+        deps.metrics.httpRefused.inc({ code: 'RATE_LIMITED' });
+        deps.logger.warn(
+          { method: req.method, route: req.routeOptions.url, keyId: req.principal?.keyId },
+          'HTTP request rate-limited',
+        );
+      },
       errorResponseBuilder: (_req, ctx) =>
         new RaterError(
           'RATE_LIMITED',
