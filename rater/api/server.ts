@@ -54,15 +54,18 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.setErrorHandler((err, req, reply) => {
-    // fastify's own 4xx (bad JSON body, unsupported media type) keep their status.
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status === 413 && !(err instanceof RaterError))
-      err = new RaterError(
-        'PAYLOAD_TOO_LARGE',
-        `the request body is larger than the limit of ${app.initialConfig.bodyLimit} bytes`,
-      );
-    else if (status && status >= 400 && status < 500 && !(err instanceof RaterError)) {
+  app.setErrorHandler((thrown, req, reply) => {
+    const status = (thrown as { statusCode?: number }).statusCode;
+    // fastify's bodyLimit refusal gets its own code from the table.
+    const err =
+      status === 413 && !(thrown instanceof RaterError)
+        ? new RaterError(
+            'PAYLOAD_TOO_LARGE',
+            `the request body is larger than the limit of ${app.initialConfig.bodyLimit} bytes`,
+          )
+        : thrown;
+    // fastify's other 4xx (bad JSON body, unsupported media type) keep their status.
+    if (status && status >= 400 && status < 500 && !(err instanceof RaterError)) {
       const message =
         status === 415
           ? `unsupported Content-Type ${req.headers['content-type'] ?? '(none)'}: send application/json (plan documents: also application/yaml)`
