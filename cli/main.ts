@@ -17,6 +17,7 @@ import { registerUsageCommand } from './usage.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerConfigCommand } from './config-docs.ts';
 import { registerCollectorAdminCommands } from './collector-admin.ts';
+import { registerAuditCommand } from './audit.ts';
 
 const program = new Command('edgemeter')
   .description('Usage metering and rating for IoT and telecom operators')
@@ -64,6 +65,7 @@ registerInvoicesCommand(program);
 registerPlansCommand(program);
 registerAccountsCommand(program);
 registerDevicesCommand(program);
+registerAuditCommand(program);
 registerConfigCommand(program);
 registerCollectorAdminCommands(program);
 

@@ -1,14 +1,16 @@
 // The rater's HTTP listener and API keys end to end: without keys it binds loopback only (and
 // says so) unless told otherwise; with keys it binds as configured and refuses requests without
-// one; the CLI sends EDGEMETER_API_KEY / --api-key. Real sockets, a real child process.
+// one; the CLI sends EDGEMETER_API_KEY / --api-key (also `edgemeter audit`). Real sockets, a real child process.
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
+import { keyId } from '../rater/api/keys.ts';
 import { loadRaterConfig } from '../rater/config.ts';
 import { Rater } from '../rater/rater.ts';
 import { openStore } from '../rater/storage/open.ts';
 import type { SqlUsageStore } from '../rater/storage/usage-store.ts';
+import { samplePlanYaml } from './helpers/billing.ts';
 
 const KEY = 'http-admin-0123456789abcdef0123456789';
 const READ_KEY = 'http-read-0123456789abcdef01234567890';
@@ -108,6 +110,21 @@ describe('rater HTTP listener and API keys', () => {
       expect(readonly.code).toBe(1);
       expect(readonly.stderr).toContain('edgemeter: FORBIDDEN:');
       expect(readonly.stderr).not.toContain(READ_KEY);
+      // The audit log through the CLI: admin keys only.
+      const plan = await fetch(`${base}/v1/plans/p-cli`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/yaml' },
+        body: samplePlanYaml('p-cli'),
+      });
+      expect(plan.status).toBe(201);
+      const audit = await cli(['audit', '--entity', 'plan'], { EDGEMETER_API_KEY: KEY });
+      expect(audit.code, audit.stderr).toBe(0);
+      expect(audit.stdout).toMatch(new RegExp(`${keyId(KEY)}\\s+plan\\.version\\s+plan p-cli`));
+      const denied = await cli(['audit'], { EDGEMETER_API_KEY: READ_KEY });
+      expect(denied.stderr).toContain('edgemeter: FORBIDDEN:');
+      const bad = await cli(['audit', '--entity', 'user'], { EDGEMETER_API_KEY: KEY });
+      expect(bad.stderr).toContain('edgemeter: BAD_REQUEST: entity must be');
+
       expect(log.text()).not.toContain(KEY);
       expect(log.text()).not.toContain(READ_KEY);
     } finally {
