@@ -250,11 +250,17 @@ describe('API key configuration', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const message = (err as ConfigError).message;
     expect((err as ConfigError).problems).toEqual([
-      'EDGEMETER_API_KEYS: entry 1: unknown role "root" (roles: admin, billing, readonly)',
+      'EDGEMETER_API_KEYS: entry 1: unknown role "root" (roles: admin, billing, readonly; write key:role)',
       'EDGEMETER_API_KEYS: entry 2: the key must be at least 16 characters of [A-Za-z0-9._~+/=-] (generate one with: openssl rand -hex 32)',
       'EDGEMETER_API_KEYS: entry 3: must be key:role',
       'EDGEMETER_API_KEYS: entry 5: the same key is listed twice',
     ]);
     for (const key of [ADMIN, BILLING, 'short']) expect(message).not.toContain(key);
+
+    // Written the wrong way round, the key is where the role belongs: still not quoted.
+    const reversed = parseApiKeys(`admin:${READONLY}`).problems;
+    expect(reversed).toEqual([
+      'entry 1: unknown role (roles: admin, billing, readonly; write key:role)',
+    ]);
   });
 });

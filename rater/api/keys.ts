@@ -68,24 +68,30 @@ export function parseApiKeys(value: string | readonly string[]): {
   const keys: ApiKey[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
-  entries.forEach((entry, i) => {
+  for (const [i, entry] of entries.entries()) {
     const where = `entry ${i + 1}`;
     const colon = entry.lastIndexOf(':');
-    const key = colon < 0 ? entry : entry.slice(0, colon);
-    const role = colon < 0 ? '' : entry.slice(colon + 1);
-    if (colon < 0) return void problems.push(`${where}: must be key:role`);
+    if (colon < 0) {
+      problems.push(`${where}: must be key:role`);
+      continue;
+    }
+    const key = entry.slice(0, colon);
+    const role = entry.slice(colon + 1);
+    // A role as long as a key may be a key written first (role:key): never quoted.
     if (!(ROLES as readonly string[]).includes(role))
-      return void problems.push(
-        `${where}: unknown role ${JSON.stringify(role.slice(0, 20))} (roles: ${ROLES.join(', ')})`,
+      problems.push(
+        `${where}: unknown role${role.length < MIN_KEY_LENGTH ? ` ${JSON.stringify(role)}` : ''} (roles: ${ROLES.join(', ')}; write key:role)`,
       );
-    if (key.length < MIN_KEY_LENGTH || !KEY_RE.test(key))
-      return void problems.push(
+    else if (key.length < MIN_KEY_LENGTH || !KEY_RE.test(key))
+      problems.push(
         `${where}: the key must be at least ${MIN_KEY_LENGTH} characters of [A-Za-z0-9._~+/=-] (generate one with: openssl rand -hex 32)`,
       );
-    if (seen.has(key)) return void problems.push(`${where}: the same key is listed twice`);
-    seen.add(key);
-    keys.push({ key, role: role as Role });
-  });
+    else if (seen.has(key)) problems.push(`${where}: the same key is listed twice`);
+    else {
+      seen.add(key);
+      keys.push({ key, role: role as Role });
+    }
+  }
   return { keys, problems };
 }
 
