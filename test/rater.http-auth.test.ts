@@ -1,7 +1,6 @@
 // The rater's HTTP listener and API keys end to end: without keys it binds loopback only (and
 // says so) unless told otherwise; with keys it binds as configured and refuses requests without
 // one; the CLI sends EDGEMETER_API_KEY / --api-key (also `edgemeter audit`). Real sockets, a real child process.
-import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
@@ -11,6 +10,7 @@ import { Rater } from '../rater/rater.ts';
 import { openStore } from '../rater/storage/open.ts';
 import type { SqlUsageStore } from '../rater/storage/usage-store.ts';
 import { samplePlanYaml } from './helpers/billing.ts';
+import { runCli } from './helpers/cli.ts';
 
 const KEY = 'http-admin-0123456789abcdef0123456789';
 const READ_KEY = 'http-read-0123456789abcdef01234567890';
@@ -76,15 +76,7 @@ describe('rater HTTP listener and API keys', () => {
       const base = `http://127.0.0.1:${r.httpPort}`;
       expect((await fetch(`${base}/v1/plans`)).status).toBe(401);
       const cli = (args: string[], env: Record<string, string>) =>
-        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-          execFile(
-            process.execPath,
-            ['bin/edgemeter.js', ...args, '--api-url', base],
-            { env: { ...process.env, EDGEMETER_CONFIG: '', EDGEMETER_API_KEY: '', ...env } },
-            (err, stdout, stderr) =>
-              resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-          ),
-        );
+        runCli([...args, '--api-url', base], env);
       const without = await cli(['plans', 'list'], {});
       expect(without.code).toBe(1);
       expect(without.stderr).toContain('edgemeter: UNAUTHENTICATED:');

@@ -1,7 +1,6 @@
 // `edgemeter credentials` and `edgemeter certs init`, run as the real executable, and the
 // credentials file rules: only scrypt hashes are stored, every change is logged, a malformed file
 // is refused with its line numbers.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,26 +11,10 @@ import {
   parseCredentials,
   verifySecret,
 } from '../collector/auth/credentials.ts';
+import { runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/stack.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/edgemeter.js', ...args],
-      {
-        env: { ...process.env, EDGEMETER_DEVICE_CREDENTIALS: '', EDGEMETER_CONFIG: '', ...env },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+const cli = runCli;
 
 describe('edgemeter credentials', () => {
   let dir: { path: string; remove: () => Promise<void> };
