@@ -17,6 +17,7 @@ import { registerUsageCommand } from './usage.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerConfigCommand } from './config-docs.ts';
 import { registerCollectorAdminCommands } from './collector-admin.ts';
+import { registerSecurityCommands } from './security.ts';
 import { registerAuditCommand } from './audit.ts';
 
 const program = new Command('edgemeter')
@@ -68,6 +69,7 @@ registerDevicesCommand(program);
 registerAuditCommand(program);
 registerConfigCommand(program);
 registerCollectorAdminCommands(program);
+registerSecurityCommands(program);
 
 try {
   await program.parseAsync(process.argv);

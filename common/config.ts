@@ -153,13 +153,18 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
 // ---- Reusable option types. Environment values and flags arrive as strings, so each coerces. ----
 
 /** A `host:port` listen or connect address. `[::1]:50051` style IPv6 is accepted. */
-export const hostPort = (def: string) =>
+const HOST_PORT_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+const HOST_PORT_MSG = 'must be host:port, e.g. 127.0.0.1:50051';
+
+export const hostPort = (def: string) => z.string().regex(HOST_PORT_RE, HOST_PORT_MSG).default(def);
+
+export const optionalHostPort = () => z.string().regex(HOST_PORT_RE, HOST_PORT_MSG).optional();
+
+/** A listen address that may be switched off. */
+export const hostPortOrOff = (def: string) =>
   z
     .string()
-    .regex(
-      /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
-      'must be host:port, e.g. 127.0.0.1:50051',
-    )
+    .regex(new RegExp(`${HOST_PORT_RE.source}|^off$`), `${HOST_PORT_MSG}, or off`)
     .default(def);
 
 const INT_RE = /^\s*-?\d+\s*$/;

@@ -35,8 +35,24 @@ export const raterOptions = {
     arg: '<n>',
   }),
   grpcListen: option(hostPort('0.0.0.0:50051'), {
-    doc: 'Address of the gRPC ingest service collectors forward to.',
+    doc: 'Address of the gRPC ingest service collectors forward to. Without grpcTlsCert the rater binds 127.0.0.1 on this port instead of another host (and says so), unless grpcAllowInsecure is set.',
     arg: '<host:port>',
+  }),
+  grpcTlsCert: option(z.string().min(1).optional(), {
+    doc: 'PEM certificate (chain) of the gRPC ingest service. Set with grpcTlsKey: collectors connect over TLS.',
+    arg: '<file>',
+  }),
+  grpcTlsKey: option(z.string().min(1).optional(), {
+    doc: 'PEM private key of grpcTlsCert.',
+    arg: '<file>',
+  }),
+  grpcTlsClientCa: option(z.string().min(1).optional(), {
+    doc: 'PEM CA certificate(s) of collector client certificates: mutual TLS. Only collectors presenting a certificate that chains to it can connect, and each batch’s collector_id must equal that certificate’s CN (else PERMISSION_DENIED, COLLECTOR_MISMATCH).',
+    arg: '<file>',
+  }),
+  grpcAllowInsecure: option(boolean(false), {
+    doc: 'Serve plaintext gRPC on a non-loopback grpcListen address anyway (a private network you trust). Anyone who reaches the port can then submit usage.',
+    arg: '<bool>',
   }),
   httpListen: option(hostPort('0.0.0.0:8080'), {
     doc: 'Address of the HTTP API: /v1 routes, /healthz, /readyz and /metrics.',

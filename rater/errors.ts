@@ -28,6 +28,11 @@ export const RATER_ERRORS = {
     http: 400,
     doc: 'A plan document does not validate; `problems` lists every problem with its path. The version in force stays.',
   },
+  COLLECTOR_MISMATCH: {
+    grpc: status.PERMISSION_DENIED,
+    http: 403,
+    doc: 'Mutual TLS: the batch’s collector_id is not the CN of the client certificate it came with. Nothing in it is stored.',
+  },
   UNAUTHENTICATED: {
     grpc: status.UNAUTHENTICATED,
     http: 401,

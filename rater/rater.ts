@@ -9,6 +9,7 @@ import { KeyRing } from './api/keys.ts';
 import { buildApi } from './api/server.ts';
 import { IngestServer } from './ingest/server.ts';
 import { IngestService } from './ingest/service.ts';
+import { ingestExposure } from './ingest/tls.ts';
 import { RaterMetrics } from './metrics.ts';
 import { SqlAuditLog } from './storage/audit.ts';
 import type { CatalogStore } from './storage/catalog.ts';
@@ -57,6 +58,8 @@ export class Rater {
 
   async start(): Promise<this> {
     const { logger } = this.deps;
+    // TLS material first: a bad path fails the start before the database is opened.
+    const exposure = ingestExposure(this.config, logger);
     const store =
       this.deps.store ??
       (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
@@ -73,9 +76,12 @@ export class Rater {
       logger,
       maxBatchRecords: this.config.maxBatchRecords,
     });
-    this.grpc = new IngestServer(service, logger);
-    this.grpcPort = await this.grpc.listen(this.config.grpcListen);
-    logger.info({ address: this.config.grpcListen, port: this.grpcPort }, 'gRPC ingest listening');
+    this.grpc = new IngestServer(service, logger, { mutualTls: exposure.mutual });
+    this.grpcPort = await this.grpc.listen(exposure.address, exposure.credentials);
+    logger.info(
+      { address: exposure.address, port: this.grpcPort, mutualTls: exposure.mutual },
+      'gRPC ingest listening',
+    );
 
     const keys = new KeyRing(this.config.apiKeys);
     this.http = buildApi({

@@ -33,8 +33,10 @@ export class RaterClient {
   constructor(
     address: string,
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    options: grpc.ChannelOptions = {},
   ) {
     this.client = new grpc.Client(address, credentials, {
+      ...options,
       'grpc.max_send_message_length': MAX_BATCH_MESSAGE_BYTES,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,

@@ -1,0 +1,31 @@
+// Channel credentials toward the rater: plaintext, TLS (rater verified against raterTlsCa), or
+// mutual TLS (this collector also presents raterTlsCert, whose CN the rater matches against the
+// collector id in every batch).
+import * as grpc from '@grpc/grpc-js';
+import { readPem, requireTogether, TlsConfigError } from '../../common/tls.ts';
+import type { CollectorConfig } from '../config.ts';
+
+export function raterCredentials(
+  config: Pick<CollectorConfig, 'raterTlsCa' | 'raterTlsCert' | 'raterTlsKey'>,
+): grpc.ChannelCredentials {
+  requireTogether({ raterTlsCert: config.raterTlsCert, raterTlsKey: config.raterTlsKey });
+  if (config.raterTlsCa === undefined) {
+    if (config.raterTlsCert !== undefined)
+      throw new TlsConfigError('raterTlsCert set without raterTlsCa (the rater must be verified)');
+    return grpc.credentials.createInsecure();
+  }
+  return grpc.credentials.createSsl(
+    readPem(config.raterTlsCa, 'raterTlsCa'),
+    config.raterTlsKey === undefined ? null : readPem(config.raterTlsKey, 'raterTlsKey'),
+    config.raterTlsCert === undefined ? null : readPem(config.raterTlsCert, 'raterTlsCert'),
+  );
+}
+
+/** Channel options that go with the credentials (the name to verify, when overridden). */
+export function raterChannelOptions(
+  config: Pick<CollectorConfig, 'raterTlsServerName'>,
+): grpc.ChannelOptions {
+  return config.raterTlsServerName === undefined
+    ? {}
+    : { 'grpc.ssl_target_name_override': config.raterTlsServerName };
+}
