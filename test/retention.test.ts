@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../common/logger.ts';
 import { ConfigError } from '../common/config.ts';
 import { loadRaterConfig } from '../rater/config.ts';
+import { Rater } from '../rater/rater.ts';
 import { openStore } from '../rater/storage/open.ts';
 import { RetentionJob } from '../rater/storage/retention.ts';
 import type { SqlUsageStore } from '../rater/storage/usage-store.ts';
 import type { StoredRecordInput } from '../rater/storage/store.ts';
 import { dbTargets, rec } from './helpers/db.ts';
+import { waitFor } from './helpers/stack.ts';
 
 /** 12 five-minute records of d1 from `startIso`, seq from `firstSeq`. */
 function records(startIso: string, firstSeq: number): StoredRecordInput[] {
@@ -81,6 +83,40 @@ for (const target of dbTargets) {
     });
   });
 }
+
+describe('the rater with retentionDays', () => {
+  it('prunes old raw records at start-up, keeping recent ones', async () => {
+    const store = await openStore('embedded:memory');
+    await store.migrate();
+    const day = 86_400_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    await store.ingest({
+      collectorId: 'gw',
+      batchId: 'b',
+      records: [
+        ...records(iso(Date.now() - 100 * day), 1),
+        ...records(iso(Date.now() - 2 * day), 100),
+      ],
+    });
+    const config = loadRaterConfig({
+      env: {},
+      flags: { grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', retentionDays: '35' },
+    });
+    const rater = await new Rater(config, { logger: silentLogger(), store }).start();
+    try {
+      const left = await waitFor(async () => {
+        const { rows } = await store.sql.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM usage_records',
+        );
+        return rows[0]?.n === 12 ? 12 : undefined;
+      }, 'the retention run at start-up');
+      expect(left).toBe(12);
+    } finally {
+      await rater.close();
+      await store.close();
+    }
+  });
+});
 
 describe('retentionDays', () => {
   it('is 0 (forever) by default and refuses a retention shorter than a billing month', () => {
