@@ -314,12 +314,13 @@ export class SqlCatalogStore implements CatalogStore {
     accountId: string,
     period: BillingPeriod,
     asOfMs?: number,
+    opts: { rows?: boolean } = {},
   ): Promise<RatingInput> {
     if (!Number.isFinite(period.startMs) || !(period.endMs > period.startMs))
       invalid(`period ${period.label} must have finite startMs < endMs`);
     if (asOfMs !== undefined && !Number.isFinite(asOfMs)) invalid('asOfMs must be a finite time');
     const input = await this.read(`loading account ${accountId} for ${period.label}`, (tx) =>
-      loadRatingInput(tx, accountId, period, asOfMs),
+      loadRatingInput(tx, accountId, period, asOfMs, opts),
     );
     if (!input) throw new StorageError('NOT_FOUND', `unknown account ${accountId}`);
     return input;
