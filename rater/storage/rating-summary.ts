@@ -8,6 +8,7 @@
 // The engine rates this input exactly as it rates the rows themselves; what stays in JS is the
 // rule (nearest rank, which dims pass a filter), what moves to SQL is summing and sorting.
 import { dimsMatch } from '../rating/aggregate.ts';
+import { topNeeded } from '../rating/peak.ts';
 import type { PeakCharge } from '../rating/plan.ts';
 import type { DeviceInput, PeakInput, RatingInput, Sample } from '../rating/types.ts';
 import { iso } from './catalog-rules.ts';
@@ -60,6 +61,36 @@ function spanParams(devices: Iterable<DeviceInput>, plan?: string): SpanParams {
   return p;
 }
 
+/** Directions as columns: in = down (to the device), out = up, sum = both per interval. */
+type Direction = 'in' | 'out' | 'sum';
+const COLUMN: Record<Direction, string> = { in: 'down', out: 'up', sum: 'down + up' };
+const DIRECTIONS: Direction[] = ['in', 'out', 'sum'];
+const directionsOf = (c: PeakCharge): Direction[] =>
+  c.direction === 'max' ? ['in', 'out'] : [c.direction];
+
+/**
+ * `(array_agg(col ORDER BY col DESC))[1:m]` per direction: the largest values of a group, as
+ * many as the nearest rank k = ceil(p·n/100) needs (n − k + 1). `m` is n − floor(p·n/100) + 1,
+ * never fewer (integer division floors; every operand ≥ 0), for the lowest percentile asked;
+ * 1 when only maxima are. Each group is sorted on its own, in memory.
+ */
+function topsSql(dirs: readonly Direction[], percentile: number | undefined): string {
+  const m = percentile === undefined ? '1' : `count(*) - (${percentile} * count(*)) / 100 + 1`;
+  return dirs
+    .map((d) => `(array_agg(${COLUMN[d]} ORDER BY ${COLUMN[d]} DESC))[1:${m}]::text AS top_${d}`)
+    .join(', ');
+}
+
+type TopColumns = { [D in Direction as `top_${D}`]?: string | null };
+
+/** A summed sample, where it belongs, and the largest values of its rows (device-scope peaks). */
+interface Cell {
+  seg: number;
+  sample: Sample;
+  n: number;
+  top: Partial<Record<Direction, number[]>>;
+}
+
 /**
  * Fills `devices`' samples with one summed sample per segment and dims key (bucketMs: the
  * earliest bucket, inside the segment) and sets `input.peaks`. [fromMs, toMs) bounds every
@@ -74,26 +105,55 @@ export async function loadSummaries(
 ): Promise<void> {
   const all = spanParams(devices.values());
   const bounds = [iso(fromMs), iso(toMs)];
-  const { rows } = await tx.query<{
-    device_id: string;
-    seg: number;
-    dims_key: string;
-    dims: Record<string, string>;
-    ms: string;
-    up: string;
-    down: string;
-    records: string;
-    has_meters: boolean;
-  }>(
-    `SELECT s.device_id, s.seg, u.dims_key, u.dims, ${msOf('min(u.bucket)')} AS ms,
-            sum(u.up)::text AS up, sum(u.down)::text AS down, sum(u.records)::text AS records,
-            bool_or(u.meters <> '{}'::jsonb) AS has_meters
-     FROM ${SPANS}
-     WHERE u.bucket >= $5::timestamptz AND u.bucket < $6::timestamptz
-     GROUP BY s.device_id, s.seg, u.dims_key, u.dims`,
+  // Device-scope peaks: the same pass sorts each sample's rows, which is the device's series
+  // whenever one sample makes it (one segment under the plan, one dims key passing).
+  const dirs = new Set<Direction>();
+  let lowest: number | undefined;
+  for (const c of peakCharges(input))
+    if (c.scope === 'device') {
+      for (const d of directionsOf(c)) dirs.add(d);
+      if (c.method === 'percentile') lowest = Math.min(lowest ?? 100, c.percentile);
+    }
+  const used = DIRECTIONS.filter((d) => dirs.has(d));
+  const tops = used.length > 0 ? `, ${topsSql(used, lowest)}` : '';
+  const { rows } = await tx.query<
+    {
+      device_id: string;
+      seg: number;
+      dims_key: string;
+      dims: Record<string, string>;
+      ms: string;
+      up: string;
+      down: string;
+      records: string;
+      has_meters: boolean;
+      n: number;
+    } & TopColumns
+  >(
+    // Device by device (the index's order): grouped by dims key without hashing, and the dims
+    // looked up once per group rather than compared on every row. An empty jsonb object takes
+    // 5 bytes on disk (8 in memory) and any member makes it larger: a cheap "has meters" test
+    // that cannot miss one.
+    `SELECT s.device_id, s.seg, x.dims_key, x.ms, x.up, x.down, x.records, x.has_meters, x.n,
+            ${used.map((d) => `x.top_${d}`).join(', ') || 'NULL AS none'},
+            (SELECT v.dims FROM usage_5m v WHERE v.device_id = s.device_id
+               AND v.dims_key = x.dims_key AND v.bucket = x.first) AS dims
+     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[])
+            AS s (device_id, seg, from_ts, to_ts),
+          LATERAL (SELECT u.dims_key, min(u.bucket) AS first, ${msOf('min(u.bucket)')} AS ms,
+                          sum(u.up)::text AS up, sum(u.down)::text AS down,
+                          sum(u.records)::text AS records,
+                          bool_or(pg_column_size(u.meters) > 8) AS has_meters,
+                          count(*)::int AS n ${tops}
+                   FROM usage_5m u
+                   WHERE u.device_id = s.device_id
+                     AND u.bucket >= s.from_ts AND u.bucket < s.to_ts
+                     AND u.bucket >= $5::timestamptz AND u.bucket < $6::timestamptz
+                   GROUP BY u.dims_key) x`,
     [all.ids, all.segs, all.froms, all.tos, ...bounds],
   );
-  const cells = new Map<string, Sample>();
+  const cells = new Map<string, Cell[]>();
+  const withMeters = new Map<string, Sample>();
   for (const r of rows) {
     const sample: Sample = {
       bucketMs: int(r.ms, 'bucket'),
@@ -104,11 +164,23 @@ export async function loadSummaries(
       records: int(r.records, 'record count'),
       meters: {},
     };
-    devices.get(r.device_id)?.samples.push(sample);
-    if (r.has_meters) cells.set(`${r.device_id}\n${r.seg}\n${r.dims_key}`, sample);
+    const d = devices.get(r.device_id);
+    if (!d) continue;
+    d.samples.push(sample);
+    const top: Cell['top'] = {};
+    for (const dir of used) top[dir] = intArray(r[`top_${dir}`] ?? null, `${dir} bytes`);
+    let list = cells.get(d.deviceId);
+    if (!list) cells.set(d.deviceId, (list = []));
+    list.push({ seg: r.seg, sample, n: r.n, top });
+    if (r.has_meters) withMeters.set(`${r.device_id}\n${r.seg}\n${r.dims_key}`, sample);
   }
-  if (cells.size > 0) await loadMeterSums(tx, all, bounds, cells);
-  input.peaks = await loadPeaks(tx, input, devices);
+  if (withMeters.size > 0) await loadMeterSums(tx, all, bounds, withMeters);
+  input.peaks = await loadPeaks(tx, input, devices, cells);
+}
+
+function* peakCharges(input: RatingInput): Generator<PeakCharge> {
+  for (const v of Object.values(input.plans))
+    for (const c of v.plan.charges) if (c.type === 'peak') yield c;
 }
 
 /** Other meters summed per cell, as exact decimal strings (numeric sums of jsonb numbers). */
@@ -148,45 +220,63 @@ const DEVICE_SPANS = `SELECT s.device_id, range_agg(tstzrange(s.from_ts, s.to_ts
 const ROWS_OF_DEVICE = `u.device_id = d.device_id AND u.bucket >= d.lo AND u.bucket < d.hi
                         AND u.bucket <@ d.spans AND u.dims_key = ANY($4::text[])`;
 
-type Direction = 'in' | 'out' | 'sum';
-const COLUMN: Record<Direction, string> = { in: 'down', out: 'up', sum: 'down + up' };
-
 /**
- * One statement per peak charge of each plan version in use: the series of each device (or the
- * account's devices summed per interval) over its segments under that version, filtered by the
- * charge's dims, reduced to the observed count and the largest values. PostgreSQL sorts each
- * series; only a few hundred values per series travel.
+ * Every peak charge's series, reduced. A device whose series under a plan version is one cell
+ * takes the cell's largest values; the others (several dims keys passing, or several segments
+ * under the version) and the account's series (its devices summed per interval) are summed per
+ * interval and sorted in one more statement per charge.
  */
 async function loadPeaks(
   tx: SqlClient,
   input: RatingInput,
   devices: Map<string, DeviceInput>,
+  cells: Map<string, Cell[]>,
 ): Promise<PeakInput[]> {
   const out: PeakInput[] = [];
-  for (const [plan, version] of Object.entries(input.plans)) {
-    const spans = spanParams(devices.values(), plan);
-    if (spans.ids.length === 0) continue;
+  for (const [plan, version] of Object.entries(input.plans))
     for (const c of version.plan.charges) {
       if (c.type !== 'peak') continue;
       if (c.method === 'daily_peak_avg')
         // loadRatingInput checks `summarizable` first: reaching this is a caller's mistake.
         throw new Error(`peak charge ${c.id} (daily_peak_avg) needs its series, not a summary`);
-      const keys = passingKeys(c, devices, plan);
-      const dirs: Direction[] = c.direction === 'max' ? ['in', 'out'] : [c.direction];
-      // Enough of the largest values for the nearest rank k = ceil(p·n/100): n − k + 1 of them,
-      // and n − floor(p·n/100) + 1 is never fewer (integer division floors: all operands ≥ 0).
-      const m = c.method === 'max' ? '1' : `count(*) - (${c.percentile} * count(*)) / 100 + 1`;
-      const tops = dirs
-        .map((d) => `(array_agg(${COLUMN[d]} ORDER BY ${COLUMN[d]} DESC))[1:${m}]::text AS ${d}`)
-        .join(', ');
-      const params = [spans.ids, spans.froms, spans.tos, keys.all];
-      const summary = (r: Partial<Record<Direction, string | null>> & { n: number }) => ({
-        observed: r.n,
-        top: Object.fromEntries(dirs.map((d) => [d, intArray(r[d] ?? null, `${c.id} ${d}`)])),
-      });
+      const method = c.method; // narrowed: percentile or max
+      const dirs = directionsOf(c);
+      const series = new Map<DeviceInput, Cell[]>();
+      for (const d of devices.values()) {
+        const mine = new Set(
+          d.segments.flatMap((s, i) => (`${s.planId}@${s.planVersion}` === plan ? [i] : [])),
+        );
+        if (mine.size === 0) continue;
+        const parts = (cells.get(d.deviceId) ?? []).filter(
+          (x) => mine.has(x.seg) && (!c.filter || dimsMatch(c.filter, x.sample.dims)),
+        );
+        if (parts.length > 0) series.set(d, parts);
+      }
+      const rest: DeviceInput[] = [];
+      for (const [d, parts] of series) {
+        const only = parts.length === 1 ? parts[0] : undefined;
+        if (c.scope === 'device' && only) {
+          const need = topNeeded(method, c.percentile, only.n);
+          const top = Object.fromEntries(
+            dirs.map((dir) => [dir, (only.top[dir] ?? []).slice(0, need)]),
+          );
+          out.push({ plan, charge: c.id, device: d.deviceId, summary: { observed: only.n, top } });
+        } else rest.push(d);
+      }
+      if (rest.length === 0) continue;
+      const keys = [...new Set([...series.values()].flat().map((x) => x.sample.dimsKey ?? ''))];
+      const spans = spanParams(rest, plan);
+      const params = [spans.ids, spans.froms, spans.tos, keys];
+      const tops = topsSql(dirs, method === 'percentile' ? c.percentile : undefined);
+      type Row = { n: number } & TopColumns;
+      const summary = (r: Row) => {
+        const need = topNeeded(method, c.percentile, r.n);
+        const top = (dir: Direction) =>
+          intArray(r[`top_${dir}`] ?? null, `${c.id} ${dir}`).slice(0, need);
+        return { observed: r.n, top: Object.fromEntries(dirs.map((dir) => [dir, top(dir)])) };
+      };
       if (c.scope === 'account') {
-        // The account's series: its devices' rows summed per interval.
-        const { rows } = await tx.query<{ n: number } & Record<Direction, string | null>>(
+        const { rows } = await tx.query<Row>(
           `SELECT count(*)::int AS n, ${tops}
            FROM (SELECT sum(u.down) AS down, sum(u.up) AS up
                  FROM (${DEVICE_SPANS}) d JOIN usage_5m u ON ${ROWS_OF_DEVICE}
@@ -197,49 +287,17 @@ async function loadPeaks(
         if (r && r.n > 0) out.push({ plan, charge: c.id, summary: summary(r) });
         continue;
       }
-      // Device by device (each series sorted on its own, in memory), one row per interval: a
-      // device whose rows pass under one dims key only needs no grouping.
-      const series = keys.single
-        ? `SELECT u.down, u.up FROM usage_5m u WHERE ${ROWS_OF_DEVICE}`
-        : `SELECT sum(u.down) AS down, sum(u.up) AS up FROM usage_5m u WHERE ${ROWS_OF_DEVICE}
-           GROUP BY u.bucket`;
-      const { rows } = await tx.query<
-        { device_id: string; n: number } & Record<Direction, string | null>
-      >(
-        `SELECT d.device_id, x.* FROM (${DEVICE_SPANS}) d,
-         LATERAL (SELECT count(*)::int AS n, ${tops} FROM (${series}) r) x
+      const { rows } = await tx.query<{ device_id: string } & Row>(
+        `SELECT d.device_id, x.*
+         FROM (${DEVICE_SPANS}) d,
+              LATERAL (SELECT count(*)::int AS n, ${tops}
+                       FROM (SELECT sum(u.down) AS down, sum(u.up) AS up FROM usage_5m u
+                             WHERE ${ROWS_OF_DEVICE} GROUP BY u.bucket) r) x
          WHERE x.n > 0`,
         params,
       );
       for (const r of rows)
         out.push({ plan, charge: c.id, device: r.device_id, summary: summary(r) });
     }
-  }
   return out;
-}
-
-/**
- * The dims keys that pass the charge's filter, among the summed samples already loaded (every
- * key with usage in the span has one), and whether each device has at most one of them in its
- * segments under `plan` (then its rows are its series as they are).
- */
-function passingKeys(
-  c: PeakCharge,
-  devices: Map<string, DeviceInput>,
-  plan: string,
-): { all: string[]; single: boolean } {
-  const all = new Set<string>();
-  let single = true;
-  for (const d of devices.values()) {
-    const mine = new Set<string>();
-    for (const s of d.samples) {
-      const seg = d.segments.find((g) => s.bucketMs >= g.fromMs && s.bucketMs < g.toMs);
-      if (!seg || `${seg.planId}@${seg.planVersion}` !== plan) continue;
-      if (c.filter && !dimsMatch(c.filter, s.dims)) continue;
-      mine.add(s.dimsKey ?? '');
-    }
-    if (mine.size > 1) single = false;
-    for (const k of mine) all.add(k);
-  }
-  return { all: [...all], single };
 }
