@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../rater/storage/open.ts';
 import type { SqlUsageStore } from '../rater/storage/usage-store.ts';
 import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
+import type { SqlClient } from '../rater/storage/sql.ts';
 import { dimsKey } from '../rater/storage/batch.ts';
 import { validatePlan } from '../rater/rating/plan.ts';
 import { billingPeriod } from '../rater/rating/period.ts';
@@ -328,6 +329,28 @@ for (const target of dbTargets) {
       // Hundreds of tenths summed: any trip through a double would show in the last digits.
       expect(total(summed)).toBe(total(rows));
       expect(total(summed)).toMatch(/^\d{2,}\.\d$/);
+    });
+
+    it('several readers share out the devices on one snapshot: the same invoice', async () => {
+      // Counts the transactions the catalog starts: one read, plus one per extra reader.
+      let transactions = 0;
+      const sql = store.sql;
+      const counted: SqlClient = {
+        query: (text, params) => sql.query(text, params),
+        exec: (text) => sql.exec(text),
+        transaction: (fn) => {
+          transactions++;
+          return sql.transaction(fn);
+        },
+        close: () => sql.close(),
+        ...(sql.spareConnections ? { spareConnections: () => sql.spareConnections?.() ?? 0 } : {}),
+      };
+      const parallel = new SqlCatalogStore(counted, { readers: 3 });
+      const summed = await parallel.loadRatingInput('acct-a', JUNE);
+      // PGlite is one connection: it reads alone. The pool lends two more.
+      expect(transactions).toBe(target.driver === 'pg' ? 3 : 1);
+      const rows = await catalog.loadRatingInput('acct-a', JUNE, undefined, { rows: true });
+      expect(json(rateAccount(summed))).toBe(json(rateAccount(rows)));
     });
 
     it('a plan with a time window keeps the rows, and rates as before', async () => {

@@ -61,6 +61,9 @@ function spanParams(devices: Iterable<DeviceInput>, plan?: string): SpanParams {
   return p;
 }
 
+/** Runs a callback in a transaction on the snapshot of the rating read (one connection each). */
+export type Reader = <T>(fn: (tx: SqlClient) => Promise<T>) => Promise<T>;
+
 /** Directions as columns: in = down (to the device), out = up, sum = both per interval. */
 type Direction = 'in' | 'out' | 'sum';
 const COLUMN: Record<Direction, string> = { in: 'down', out: 'up', sum: 'down + up' };
@@ -102,6 +105,7 @@ export async function loadSummaries(
   devices: Map<string, DeviceInput>,
   fromMs: number,
   toMs: number,
+  readers: Reader[] = [(fn) => fn(tx)],
 ): Promise<void> {
   const all = spanParams(devices.values());
   const bounds = [iso(fromMs), iso(toMs)];
@@ -116,42 +120,17 @@ export async function loadSummaries(
     }
   const used = DIRECTIONS.filter((d) => dirs.has(d));
   const tops = used.length > 0 ? `, ${topsSql(used, lowest)}` : '';
-  const { rows } = await tx.query<
-    {
-      device_id: string;
-      seg: number;
-      dims_key: string;
-      dims: Record<string, string>;
-      ms: string;
-      up: string;
-      down: string;
-      records: string;
-      has_meters: boolean;
-      n: number;
-    } & TopColumns
-  >(
-    // Device by device (the index's order): grouped by dims key without hashing, and the dims
-    // looked up once per group rather than compared on every row. An empty jsonb object takes
-    // 5 bytes on disk (8 in memory) and any member makes it larger: a cheap "has meters" test
-    // that cannot miss one.
-    `SELECT s.device_id, s.seg, x.dims_key, x.ms, x.up, x.down, x.records, x.has_meters, x.n,
-            ${used.map((d) => `x.top_${d}`).join(', ') || 'NULL AS none'},
-            (SELECT v.dims FROM usage_5m v WHERE v.device_id = s.device_id
-               AND v.dims_key = x.dims_key AND v.bucket = x.first) AS dims
-     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[])
-            AS s (device_id, seg, from_ts, to_ts),
-          LATERAL (SELECT u.dims_key, min(u.bucket) AS first, ${msOf('min(u.bucket)')} AS ms,
-                          sum(u.up)::text AS up, sum(u.down)::text AS down,
-                          sum(u.records)::text AS records,
-                          bool_or(pg_column_size(u.meters) > 8) AS has_meters,
-                          count(*)::int AS n ${tops}
-                   FROM usage_5m u
-                   WHERE u.device_id = s.device_id
-                     AND u.bucket >= s.from_ts AND u.bucket < s.to_ts
-                     AND u.bucket >= $5::timestamptz AND u.bucket < $6::timestamptz
-                   GROUP BY u.dims_key) x`,
-    [all.ids, all.segs, all.froms, all.tos, ...bounds],
+  // Shares of the devices on the readers at once (each reader is one connection), all on one
+  // snapshot; the rest of the work is small and runs on `tx`.
+  const ordered = [...devices.values()];
+  const per = Math.ceil(ordered.length / readers.length);
+  const parts = await Promise.all(
+    readers.map((read, k) => {
+      const share = spanParams(ordered.slice(k * per, (k + 1) * per));
+      return share.ids.length === 0 ? [] : read((t) => cellRows(t, share, bounds, used, tops));
+    }),
   );
+  const rows = parts.flat();
   const cells = new Map<string, Cell[]>();
   const withMeters = new Map<string, Sample>();
   for (const r of rows) {
@@ -176,6 +155,53 @@ export async function loadSummaries(
   }
   if (withMeters.size > 0) await loadMeterSums(tx, all, bounds, withMeters);
   input.peaks = await loadPeaks(tx, input, devices, cells);
+}
+
+type CellRow = {
+  device_id: string;
+  seg: number;
+  dims_key: string;
+  dims: Record<string, string>;
+  ms: string;
+  up: string;
+  down: string;
+  records: string;
+  has_meters: boolean;
+  n: number;
+} & TopColumns;
+
+/** The main statement: per device segment and dims key, the sums and the largest values. */
+async function cellRows(
+  t: SqlClient,
+  spans: SpanParams,
+  bounds: string[],
+  used: Direction[],
+  tops: string,
+): Promise<CellRow[]> {
+  const { rows } = await t.query<CellRow>(
+    // Device by device (the index's order): grouped by dims key without hashing, and the dims
+    // looked up once per group rather than compared on every row. An empty jsonb object takes
+    // 5 bytes on disk (8 in memory) and any member makes it larger: a cheap "has meters" test
+    // that cannot miss one.
+    `SELECT s.device_id, s.seg, x.dims_key, x.ms, x.up, x.down, x.records, x.has_meters, x.n,
+            ${used.map((d) => `x.top_${d}`).join(', ') || 'NULL AS none'},
+            (SELECT v.dims FROM usage_5m v WHERE v.device_id = s.device_id
+               AND v.dims_key = x.dims_key AND v.bucket = x.first) AS dims
+     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[])
+            AS s (device_id, seg, from_ts, to_ts),
+          LATERAL (SELECT u.dims_key, min(u.bucket) AS first, ${msOf('min(u.bucket)')} AS ms,
+                          sum(u.up)::text AS up, sum(u.down)::text AS down,
+                          sum(u.records)::text AS records,
+                          bool_or(pg_column_size(u.meters) > 8) AS has_meters,
+                          count(*)::int AS n ${tops}
+                   FROM usage_5m u
+                   WHERE u.device_id = s.device_id
+                     AND u.bucket >= s.from_ts AND u.bucket < s.to_ts
+                     AND u.bucket >= $5::timestamptz AND u.bucket < $6::timestamptz
+                   GROUP BY u.dims_key) x`,
+    [spans.ids, spans.segs, spans.froms, spans.tos, ...bounds],
+  );
+  return rows;
 }
 
 function* peakCharges(input: RatingInput): Generator<PeakCharge> {
