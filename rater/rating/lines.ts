@@ -380,15 +380,19 @@ export class GroupContext {
         prorated_days: this.days(spans),
       });
     };
+    // Each device's metered lines, gathered once (an account has thousands of devices).
+    const byDevice = new Map<string, Dec[]>();
+    for (const x of groupLines)
+      if (metered(x) && x.device !== undefined) {
+        const list = byDevice.get(x.device);
+        if (list) list.push(r(x.exact));
+        else byDevice.set(x.device, [r(x.exact)]);
+      }
     for (const kind of ['minimum', 'cap'] as const)
       for (const l of this.plan[kind].filter((x) => x.per === 'device'))
         for (const m of members) {
           if (kind === 'minimum' && !m.active) continue;
-          const subtotal = sum(
-            groupLines
-              .filter((x) => metered(x) && x.device === m.device.deviceId)
-              .map((x) => r(x.exact)),
-          );
+          const subtotal = sum(byDevice.get(m.device.deviceId) ?? []);
           adjust(
             kind,
             r(new Dec(l.amount).times(this.share(m.spans))),
