@@ -34,6 +34,10 @@ export const raterOptions = {
     doc: 'Connections in the PostgreSQL pool (pg driver only).',
     arg: '<n>',
   }),
+  ratingReaders: option(integer(2, 1, 16), {
+    doc: 'Connections one invoice rating reads with at once, each summing a share of the account devices, all on one snapshot (pg driver only; only connections the pool has spare).',
+    arg: '<n>',
+  }),
   grpcListen: option(hostPort('0.0.0.0:50051'), {
     doc: 'Address of the gRPC ingest service collectors forward to. Without grpcTlsCert the rater binds 127.0.0.1 on this port instead of another host (and says so), unless grpcAllowInsecure is set.',
     arg: '<host:port>',

@@ -143,7 +143,8 @@ export class Rater {
   /** The catalog shares the usage store's connection pool (one PGlite per directory anyway). */
   private catalogFor(store: UsageStore): CatalogStore {
     if (this.deps.catalog) return this.deps.catalog;
-    if (store instanceof SqlUsageStore) return new SqlCatalogStore(store.sql);
+    if (store instanceof SqlUsageStore)
+      return new SqlCatalogStore(store.sql, { readers: this.config.ratingReaders });
     throw new Error('a usage store that is not an SqlUsageStore needs deps.catalog');
   }
 

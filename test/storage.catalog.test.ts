@@ -16,6 +16,8 @@ import { dbTargets, rec, utc } from './helpers/db.ts';
 
 const NOW = utc('2024-06-15T12:00:00Z');
 const JUNE = billingPeriod('2024-06', 'UTC');
+/** The rollups as stored rows (the reference form), for the tests that look at the rows. */
+const ROWS = { rows: true };
 
 function plan(id: string, extra: Record<string, unknown> = {}): Plan {
   return validatePlan({
@@ -577,7 +579,7 @@ for (const target of dbTargets) {
           rec('dev-stay', 1, { endMs: utc('2024-06-03T00:01:00Z'), up: 9, down: 9 }),
         ]);
 
-        const from = await catalog.loadRatingInput('acct-from', JUNE);
+        const from = await catalog.loadRatingInput('acct-from', JUNE, undefined, ROWS);
         expect(from.account).toEqual({ id: 'acct-from', currency: 'EUR', timeZone: 'UTC' });
         expect(from.period).toEqual(JUNE);
         expect(from.asOfMs).toBeUndefined();
@@ -625,7 +627,7 @@ for (const target of dbTargets) {
 
         // The open period as of June 22: segments and rows end there.
         const asOf = utc('2024-06-22T00:00:00Z');
-        const open = await catalog.loadRatingInput('acct-to', JUNE, asOf);
+        const open = await catalog.loadRatingInput('acct-to', JUNE, asOf, ROWS);
         expect(open.asOfMs).toBe(asOf);
         expect(open.devices[0]?.segments.at(-1)).toEqual({
           fromMs: june20,
@@ -700,7 +702,7 @@ for (const target of dbTargets) {
           rec('dev-ovr', 1, { endMs: t, up: 1, down: 1, meters: { sms: 1.5 } }),
         ]);
 
-        const input = await catalog.loadRatingInput('acct-exact', JUNE);
+        const input = await catalog.loadRatingInput('acct-exact', JUNE, undefined, ROWS);
         expect(Object.keys(input.plans).sort()).toEqual(['override-x@1', 'per-record@1']);
         const dev = input.devices.find((d) => d.deviceId === 'dev-exact');
         const bucket = utc('2024-06-03T08:00:00Z');
@@ -793,7 +795,7 @@ for (const target of dbTargets) {
           rec('rr-b', 3, { endMs: at('21T00:00:00'), up: 7 }),
         ]);
 
-        const input = await catalog.loadRatingInput('acct-rr', JUNE);
+        const input = await catalog.loadRatingInput('acct-rr', JUNE, undefined, ROWS);
         expect(Object.keys(input.plans).sort()).toEqual(['rr-ovr@1', 'rr@1', 'rr@2']);
         const ups = (id: string) =>
           input.devices

@@ -15,7 +15,7 @@ import {
   type UsageCharge,
   type UsageFilter,
 } from './plan.ts';
-import type { DeviceInput, RatingInput, Segment } from './types.ts';
+import type { DeviceInput, PeakSummary, RatingInput, Segment } from './types.ts';
 
 // Input the engine cannot rate: a missing plan version, a currency mismatch, a sum too large.
 // Defined here, where it is thrown, so the modules import in one direction; engine.ts, its
@@ -36,8 +36,10 @@ export interface Member {
   usage: Map<string, Dec>;
   /** Per usage charge id: the measured quantity, before any rounding. */
   measured: Map<string, Dec>;
-  /** Per peak charge id: bucket → [in, out] bytes. */
+  /** Per peak charge id: bucket → [in, out] bytes (built from samples when the input has no `peaks`). */
   series: Map<string, Map<number, [number, number]>>;
+  /** Per peak charge id: the device's series as summarised by storage (RatingInput.peaks). */
+  peaks: Map<string, PeakSummary>;
 }
 
 export interface Group {
@@ -52,6 +54,8 @@ export interface Group {
    * prices those devices, it does not bill the account a second platform fee.
    */
   ownSpans: Span[];
+  /** Per account-scope peak charge id: the summed series as summarised by storage. */
+  accountPeaks: Map<string, PeakSummary>;
 }
 
 export const byTime = (a: Span, b: Span) => a[0] - b[0];
@@ -69,7 +73,14 @@ export function buildGroups(input: RatingInput, clock: LocalClock): Map<string, 
         throw new RatingError(
           `plan ${key} is in ${version.plan.currency}, the account in ${input.account.currency}`,
         );
-      g = { key, version, members: new Map(), accountSpans: [], ownSpans: [] };
+      g = {
+        key,
+        version,
+        members: new Map(),
+        accountSpans: [],
+        ownSpans: [],
+        accountPeaks: new Map(),
+      };
       groups.set(key, g);
     }
     return g;
@@ -89,6 +100,7 @@ export function buildGroups(input: RatingInput, clock: LocalClock): Map<string, 
         usage: new Map(),
         measured: new Map(),
         series: new Map(),
+        peaks: new Map(),
       };
       g.members.set(d.deviceId, m);
     }
@@ -101,7 +113,14 @@ export function buildGroups(input: RatingInput, clock: LocalClock): Map<string, 
     if (input.accountSegments === undefined) g.ownSpans = memberSpans;
     g.accountSpans = g.ownSpans.length > 0 ? g.ownSpans : memberSpans;
   }
-  for (const d of input.devices) aggregateDevice(d, groups, clock);
+  const summed = input.peaks !== undefined;
+  for (const d of input.devices) aggregateDevice(d, groups, clock, summed);
+  for (const p of input.peaks ?? []) {
+    const g = groups.get(p.plan);
+    if (!g) continue;
+    if (p.device === undefined) g.accountPeaks.set(p.charge, p.summary);
+    else g.members.get(p.device)?.peaks.set(p.charge, p.summary);
+  }
   // "Active" is a property of the device in the period (it reported any usage under this
   // account), not of one plan version's part: a device active after a mid-month plan change
   // is a monthly active device in every part.
@@ -111,6 +130,21 @@ export function buildGroups(input: RatingInput, clock: LocalClock): Map<string, 
     for (const m of members) m.active = active;
   }
   return groups;
+}
+
+/**
+ * Whether these plan versions rate the same from samples summed per device, segment and dims key
+ * (RatingInput.peaks): true unless a charge looks at the time of day of a sample — a window
+ * filter, or a peak averaged over daily peaks.
+ */
+export function summarizable(plans: Iterable<PlanVersion>): boolean {
+  for (const { plan } of plans)
+    for (const c of plan.charges) {
+      if (c.type === 'fixed') continue;
+      if (c.filter?.window !== undefined || c.filter?.outside_window !== undefined) return false;
+      if (c.type === 'peak' && c.method === 'daily_peak_avg') return false;
+    }
+  return true;
 }
 
 export function union(spans: Span[]): Span[] {
@@ -167,7 +201,8 @@ class FilterCache {
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const minuteOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
-function dimsMatch(f: UsageFilter, dims: Record<string, string>): boolean {
+/** Whether `dims` pass the dims part of a filter (`dims`, `exclude_dims`). */
+export function dimsMatch(f: UsageFilter, dims: Record<string, string>): boolean {
   const has = (k: string, v: string | string[]) => {
     const actual = Object.hasOwn(dims, k) ? dims[k] : undefined;
     return actual !== undefined && (Array.isArray(v) ? v.includes(actual) : v === actual);
@@ -194,7 +229,12 @@ function spanIndex(spans: Array<{ g: Group; m: Member; span: Span }>, t: number)
   return undefined;
 }
 
-function aggregateDevice(d: DeviceInput, groups: Map<string, Group>, clock: LocalClock): void {
+function aggregateDevice(
+  d: DeviceInput,
+  groups: Map<string, Group>,
+  clock: LocalClock,
+  summed: boolean,
+): void {
   const spans: Array<{ g: Group; m: Member; span: Span }> = [];
   for (const g of groups.values()) {
     const m = g.members.get(d.deviceId);
@@ -222,16 +262,18 @@ function aggregateDevice(d: DeviceInput, groups: Map<string, Group>, clock: Loca
       if (!f.matches(s.dims, s.dimsKey, s.bucketMs)) continue;
       addUsage(sums, c.id, meterOf(c.meter, s));
     }
-    for (const { c, f } of p.peak) {
-      if (!f.matches(s.dims, s.dimsKey, s.bucketMs)) continue;
-      let series = m.series.get(c.id);
-      if (!series) m.series.set(c.id, (series = new Map()));
-      const cur = series.get(s.bucketMs);
-      if (cur) {
-        cur[0] += s.down;
-        cur[1] += s.up;
-      } else series.set(s.bucketMs, [s.down, s.up]);
-    }
+    // Summed samples are not a series: the peaks come with the input instead.
+    if (!summed)
+      for (const { c, f } of p.peak) {
+        if (!f.matches(s.dims, s.dimsKey, s.bucketMs)) continue;
+        let series = m.series.get(c.id);
+        if (!series) m.series.set(c.id, (series = new Map()));
+        const cur = series.get(s.bucketMs);
+        if (cur) {
+          cur[0] += s.down;
+          cur[1] += s.up;
+        } else series.set(s.bucketMs, [s.down, s.up]);
+      }
   }
   // Charges that round each record: rated from raw records, each at its end instant.
   for (const r of d.records ?? []) {

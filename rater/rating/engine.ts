@@ -191,6 +191,16 @@ function summarize(
   const period = input.period;
   const open = input.asOfMs !== undefined && input.asOfMs < period.endMs;
   const asOf = input.asOfMs ?? period.endMs;
+  // Amounts by device once, not a scan of every line per device (thousands of each).
+  const amounts = new Map<string, Dec[]>();
+  const add = (device: string | undefined, amount: string) => {
+    if (device === undefined) return;
+    const list = amounts.get(device);
+    if (list) list.push(new Dec(amount));
+    else amounts.set(device, [new Dec(amount)]);
+  };
+  for (const l of lines) add(l.device, l.amount);
+  for (const a of allocations) add(a.device, a.amount);
   return input.devices
     .filter((d) => d.segments.length > 0)
     .map((d) => {
@@ -208,10 +218,6 @@ function summarize(
           down += s.down;
           records += s.records;
         }
-      const own = lines.filter((l) => l.device === d.deviceId).map((l) => new Dec(l.amount));
-      const shared = allocations
-        .filter((a) => a.device === d.deviceId)
-        .map((a) => new Dec(a.amount));
       return {
         device: d.deviceId,
         active: members.some((m) => m.active),
@@ -225,7 +231,7 @@ function summarize(
         down,
         total: up + down,
         records,
-        amount: money(sum([...own, ...shared]), decimals),
+        amount: money(sum(amounts.get(d.deviceId) ?? []), decimals),
       };
     })
     .sort((a, b) => cmp(a.device, b.device));

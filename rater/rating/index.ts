@@ -10,6 +10,7 @@ export {
   PeriodError,
 } from './period.ts';
 export { buildSegments, planVersionAt } from './segments.ts';
+export { summarizable } from './aggregate.ts';
 export {
   parsePlan,
   validatePlan,

@@ -5,7 +5,7 @@
 // and once more for an open period's projection, over the same sums.
 import { Dec, ZERO, plain, roundTo, roundToIncrement, sum } from './money.ts';
 import { assignedDays, expectedSamples, type LocalClock } from './period.ts';
-import { dailyPeakAverage, maxBytes, percentileBytes, rateOf } from './peak.ts';
+import { dailyPeakAverage, descending, percentileOfTop, rateOf } from './peak.ts';
 import {
   currencyDecimals,
   unitFactor,
@@ -16,8 +16,8 @@ import {
   type UsageCharge,
 } from './plan.ts';
 import { price, type PricedPart } from './pricing.ts';
-import type { InvoiceLine, PeakFigure, RatingInput } from './types.ts';
-import { byTime, cmp, type Group, type Member, type Span } from './aggregate.ts';
+import type { InvoiceLine, PeakFigure, PeakSummary, RatingInput } from './types.ts';
+import { RatingError, byTime, cmp, type Group, type Member, type Span } from './aggregate.ts';
 
 export interface DraftLine extends Omit<InvoiceLine, 'line' | 'amount'> {
   exact: Dec;
@@ -34,6 +34,10 @@ export interface RunOptions {
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A peak charge's 5-minute series: bucket → [in, out] bytes. */
+type Series = Map<number, [number, number]>;
+type Direction = 'in' | 'out' | 'sum';
 
 export function rateGroups(
   input: RatingInput,
@@ -197,12 +201,8 @@ export class GroupContext {
     const description =
       c.description ??
       `${c.method === 'percentile' ? `${c.percentile}th percentile` : c.method === 'max' ? 'Peak rate' : 'Average daily peak'} (${c.id})`;
-    const rate = (
-      series: Map<number, [number, number]>,
-      spans: Span[],
-      device?: string,
-    ): DraftLine[] => {
-      const { figure: fig, rate: exactRate } = this.figure(c, series, spans);
+    const rate = (source: Series | PeakSummary, spans: Span[], device?: string): DraftLine[] => {
+      const { figure: fig, rate: exactRate } = this.figure(c, source, spans);
       let q = roundTo(
         exactRate.dividedBy(unitFactor(unit, 'decimal')),
         c.rate_decimals,
@@ -219,13 +219,18 @@ export class GroupContext {
         peak: fig,
       });
     };
+    // Summarised by storage (RatingInput.peaks), or built from the samples by aggregate.ts.
+    const summarised = this.input.peaks !== undefined;
     if (c.scope === 'device')
       return members.flatMap((m) => {
-        const series = m.series.get(c.id);
-        return series && series.size > 0 ? rate(series, m.spans, m.device.deviceId) : [];
+        const source = summarised ? m.peaks.get(c.id) : m.series.get(c.id);
+        const observed = source instanceof Map ? source.size : (source?.observed ?? 0);
+        return source && observed > 0 ? rate(source, m.spans, m.device.deviceId) : [];
       });
+    if (summarised)
+      return rate(this.g.accountPeaks.get(c.id) ?? { observed: 0, top: {} }, this.g.accountSpans);
     // The account's summed traffic per 5-minute interval, then one figure over the whole span.
-    const summed = new Map<number, [number, number]>();
+    const summed: Series = new Map();
     for (const m of members)
       for (const [b, [i, u]] of m.series.get(c.id) ?? []) {
         const cur = summed.get(b);
@@ -240,28 +245,44 @@ export class GroupContext {
   /** The figure as reported (rate to 0.001 bps) and the rate at full precision for pricing. */
   private figure(
     c: PeakCharge,
-    series: Map<number, [number, number]>,
+    source: Series | PeakSummary,
     spans: Span[],
   ): { figure: PeakFigure; rate: Dec } {
     const expected = spans.reduce((n, [from, to]) => n + expectedSamples(from, to), 0);
-    const buckets = [...series.keys()].sort((a, b) => a - b);
-    const values = (dir: 'in' | 'out' | 'sum') =>
-      buckets.map((b) => {
-        const [i, u] = series.get(b) ?? [0, 0];
-        return dir === 'in' ? i : dir === 'out' ? u : i + u;
-      });
-    const one = (dir: 'in' | 'out' | 'sum'): { rate: Dec; rank?: number } => {
-      const v = values(dir);
-      if (c.method === 'percentile') {
-        const { bytes, rank } = percentileBytes(v, c.percentile);
-        return { rate: rateOf(bytes), rank };
-      }
-      if (c.method === 'max') return { rate: rateOf(maxBytes(v)) };
-      return {
-        rate: dailyPeakAverage(
-          buckets.map((b, k) => ({ day: this.clock.at(b).day, bytes: v[k] ?? 0 })),
-        ),
+    const dirs: Direction[] = c.direction === 'max' ? ['in', 'out'] : [c.direction];
+    let summary: PeakSummary;
+    let daily: ((dir: Direction) => Dec) | undefined;
+    if (source instanceof Map) {
+      const buckets = [...source.keys()].sort((a, b) => a - b);
+      const values = (dir: Direction) =>
+        buckets.map((b) => {
+          const [i, u] = source.get(b) ?? [0, 0];
+          return dir === 'in' ? i : dir === 'out' ? u : i + u;
+        });
+      if (c.method === 'daily_peak_avg')
+        daily = (dir) => {
+          const v = values(dir);
+          return dailyPeakAverage(
+            buckets.map((b, k) => ({ day: this.clock.at(b).day, bytes: v[k] ?? 0 })),
+          );
+        };
+      summary = {
+        observed: buckets.length,
+        top: daily ? {} : Object.fromEntries(dirs.map((d) => [d, descending(values(d))])),
       };
+    } else {
+      if (c.method === 'daily_peak_avg')
+        throw new RatingError(`peak charge ${c.id} (daily_peak_avg) needs the 5-minute series`);
+      summary = source;
+    }
+    const one = (dir: Direction): { rate: Dec; rank?: number } => {
+      if (daily) return { rate: daily(dir) };
+      const top = summary.top[dir] ?? [];
+      // A maximum is the 100th percentile by nearest rank: the largest value.
+      if (c.method === 'max')
+        return { rate: rateOf(percentileOfTop(top, summary.observed, 100).bytes) };
+      const { bytes, rank } = percentileOfTop(top, summary.observed, c.percentile);
+      return { rate: rateOf(bytes), rank };
     };
     let result: { rate: Dec; rank?: number };
     let selected: 'in' | 'out' | undefined;
@@ -270,14 +291,14 @@ export class GroupContext {
       const b = one('out');
       selected = b.rate.greaterThan(a.rate) ? 'out' : 'in';
       result = selected === 'out' ? b : a;
-    } else result = one(c.direction === 'sum' ? 'sum' : c.direction);
+    } else result = one(c.direction);
     return {
       rate: result.rate,
       figure: {
         method: c.method,
         direction: c.direction,
         rate_bps: plain(roundTo(result.rate, 3, 'half_even')),
-        samples_observed: buckets.length,
+        samples_observed: summary.observed,
         samples_expected: expected,
         ...(result.rank !== undefined ? { rank: result.rank } : {}),
         ...(selected ? { selected } : {}),
@@ -359,15 +380,19 @@ export class GroupContext {
         prorated_days: this.days(spans),
       });
     };
+    // Each device's metered lines, gathered once (an account has thousands of devices).
+    const byDevice = new Map<string, Dec[]>();
+    for (const x of groupLines)
+      if (metered(x) && x.device !== undefined) {
+        const list = byDevice.get(x.device);
+        if (list) list.push(r(x.exact));
+        else byDevice.set(x.device, [r(x.exact)]);
+      }
     for (const kind of ['minimum', 'cap'] as const)
       for (const l of this.plan[kind].filter((x) => x.per === 'device'))
         for (const m of members) {
           if (kind === 'minimum' && !m.active) continue;
-          const subtotal = sum(
-            groupLines
-              .filter((x) => metered(x) && x.device === m.device.deviceId)
-              .map((x) => r(x.exact)),
-          );
+          const subtotal = sum(byDevice.get(m.device.deviceId) ?? []);
           adjust(
             kind,
             r(new Dec(l.amount).times(this.share(m.spans))),

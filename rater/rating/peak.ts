@@ -4,6 +4,7 @@
 // intervals count: a missing interval is not a zero.
 import { Dec, ZERO } from './money.ts';
 import { SAMPLE_MS } from './period.ts';
+import { RatingError } from './aggregate.ts';
 
 export const SAMPLE_SECONDS = SAMPLE_MS / 1000;
 
@@ -18,24 +19,37 @@ export function nearestRank(percentile: number, n: number): number {
 }
 
 /**
- * The nearest-rank percentile of sample byte counts: the k-th smallest value, k as above.
- * Byte counts order the same way as their rates, so the sort is on integers.
+ * How many of a series' largest values a figure needs (PeakSummary.top): the nearest-rank
+ * percentile is the k-th smallest of n, i.e. the (n − k + 1)-th largest; a maximum is the first.
  */
-export function percentileBytes(
-  values: number[],
-  percentile: number,
-): { bytes: number; rank: number } {
-  const n = values.length;
-  if (n === 0) return { bytes: 0, rank: 0 };
-  const sorted = Float64Array.from(values).sort();
-  const rank = nearestRank(percentile, n);
-  return { bytes: sorted[rank - 1] ?? 0, rank };
+export function topNeeded(method: 'percentile' | 'max', percentile: number, n: number): number {
+  if (n === 0) return 0;
+  return method === 'max' ? 1 : n - nearestRank(percentile, n) + 1;
 }
 
-export function maxBytes(values: number[]): number {
-  let m = 0;
-  for (const v of values) if (v > m) m = v;
-  return m;
+/** The largest values first, as PeakSummary.top holds them (all of them: a complete summary). */
+export function descending(values: Iterable<number>): number[] {
+  return Array.from(Float64Array.from(values).sort().reverse());
+}
+
+/**
+ * The nearest-rank percentile of a series of `n` byte counts from its largest values: the k-th
+ * smallest, k as above. Byte counts order the same way as their rates, so it is chosen on
+ * integers. Missing values are a summary that was cut too short: an error, never a guess.
+ */
+export function percentileOfTop(
+  top: readonly number[],
+  n: number,
+  percentile: number,
+): { bytes: number; rank: number } {
+  if (n === 0) return { bytes: 0, rank: 0 };
+  const rank = nearestRank(percentile, n);
+  const bytes = top[n - rank];
+  if (bytes === undefined)
+    throw new RatingError(
+      `peak summary holds ${top.length} of ${n} values; the ${percentile}th percentile needs ${n - rank + 1}`,
+    );
+  return { bytes, rank };
 }
 
 /** Mean over the local days that have samples of each day's highest sample rate. */

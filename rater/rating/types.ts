@@ -21,9 +21,12 @@ export interface BillingPeriod {
   days: number;
 }
 
-/** One exact 5-minute rollup row of one device (usage_5m). */
+/**
+ * One exact 5-minute rollup row of one device (usage_5m) — or, in an input with `peaks`, the sum
+ * of several rows of one device, segment and dims key (see RatingInput.peaks).
+ */
 export interface Sample {
-  /** Start of the 5-minute bucket, epoch ms. */
+  /** Start of the 5-minute bucket, epoch ms (of a summed sample: its earliest bucket). */
   bucketMs: number;
   dims: Record<string, string>;
   /** A canonical key of `dims` (usage_5m.dims_key), to cache filter decisions; optional. */
@@ -76,6 +79,34 @@ export interface RatingInput {
   /** Every plan version a segment names, keyed `${id}@${version}`. */
   plans: Record<string, PlanVersion>;
   devices: DeviceInput[];
+  /**
+   * Peak series reduced where the rollups are (storage sums them in SQL; see peak.ts
+   * `summarizeSeries` for the same reduction of a series). When present, every peak charge takes
+   * its figure from here and devices' samples may be sums: a sample then stands for all rollups
+   * of one device, segment and dims key, which rates the same only when no charge looks at the
+   * time of day of a sample — no window filters and no daily_peak_avg in any plan version
+   * (`summarizable`). A peak charge with no entry for a device has no samples there.
+   */
+  peaks?: PeakInput[];
+}
+
+/** One peak charge's series of one plan version, for one device or (no `device`) the account. */
+export interface PeakInput {
+  /** `${id}@${version}` */
+  plan: string;
+  charge: string;
+  device?: string;
+  summary: PeakSummary;
+}
+
+/**
+ * What a percentile or max figure needs of a 5-minute series: how many intervals were observed
+ * and, per direction (in = down, out = up, sum = both per interval), its largest byte counts,
+ * largest first — at least `topNeeded(percentile, observed)` of them.
+ */
+export interface PeakSummary {
+  observed: number;
+  top: Partial<Record<'in' | 'out' | 'sum', number[]>>;
 }
 
 export type LineKind = 'usage' | 'peak' | 'fixed' | 'minimum' | 'cap' | 'adjustment';

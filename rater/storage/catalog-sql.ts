@@ -1,6 +1,7 @@
-// Reading the catalog tables, and gathering a RatingInput: one statement per table whatever the
-// number of devices (a month of one account can be 1,000 devices × 8,640 rollup rows), and
-// little work per row.
+// Reading the catalog tables, and gathering a RatingInput: a few statements whatever the number
+// of devices (a month of one account can be 1,000 devices × 8,928 rollup rows), and little work
+// per row; where the plans allow, the rollups come summed (rating-summary.ts).
+import { summarizable } from '../rating/aggregate.ts';
 import type { Plan, PlanVersion } from '../rating/plan.ts';
 import { buildSegments, type SegmentInputs } from '../rating/segments.ts';
 import type {
@@ -14,6 +15,7 @@ import type {
 import { byCodeUnits, byTime, iso, roundsPerRecord, type HistoryEntry } from './catalog-rules.ts';
 import { StorageError } from './errors.ts';
 import { parseMetersText } from './meters-text.ts';
+import { loadSummaries, type Reader } from './rating-summary.ts';
 import type { SqlClient } from './sql.ts';
 
 export interface AccountRow {
@@ -145,12 +147,18 @@ const BEFORE_ALL_MS = -8.64e15;
 /** [fromMs, toMs) */
 type Span = [number, number];
 
-/** See CatalogStore.loadRatingInput; undefined when the account does not exist. */
+/**
+ * See CatalogStore.loadRatingInput; undefined when the account does not exist. The rollups come
+ * summed in SQL (rating-summary.ts) when the plans allow it, else row by row; `rows: true` asks
+ * for them row by row anyway (the reference the summed form is tested against). `readers` run
+ * the main summing statement on shares of the devices at once, on the snapshot of `tx`.
+ */
 export async function loadRatingInput(
   tx: SqlClient,
   accountId: string,
   period: BillingPeriod,
   asOfMs: number | undefined,
+  opts: { rows?: boolean; readers?: Reader[] } = {},
 ): Promise<RatingInput | undefined> {
   const row = await readAccount(tx, accountId);
   if (!row) return undefined;
@@ -220,7 +228,9 @@ export async function loadRatingInput(
   input.devices = [...devices.values()];
   if (devices.size === 0) return input;
 
-  await loadSamples(tx, devices, fromMs, toMs);
+  if (!opts.rows && summarizable(Object.values(input.plans)))
+    await loadSummaries(tx, input, devices, fromMs, toMs, opts.readers);
+  else await loadSamples(tx, devices, fromMs, toMs);
   await loadRecords(tx, devices, perRecordSpans(input));
   return input;
 }

@@ -46,6 +46,7 @@ import {
 } from './catalog-sql.ts';
 import { appendAudit, type Actor } from './audit.ts';
 import { StorageError, toStorageError } from './errors.ts';
+import type { Reader } from './rating-summary.ts';
 import type { SqlClient } from './sql.ts';
 
 /** Advisory lock serialising catalog writes (the migration lock ends in 001). */
@@ -70,8 +71,24 @@ function checkId(id: unknown, kind: keyof typeof ID_RULES): string {
   return id;
 }
 
+export interface CatalogStoreOptions {
+  /**
+   * Connections one rating read may use at once (`loadRatingInput`): the account's devices are
+   * shared out between them, all reading one snapshot. Only where the client has spare
+   * connections (the pg pool); default 1.
+   */
+  readers?: number;
+}
+
 export class SqlCatalogStore implements CatalogStore {
-  constructor(private readonly sql: SqlClient) {}
+  private readonly readers: number;
+
+  constructor(
+    private readonly sql: SqlClient,
+    opts: CatalogStoreOptions = {},
+  ) {
+    this.readers = opts.readers ?? 1;
+  }
 
   // ---- plans --------------------------------------------------------------------------------
 
@@ -362,12 +379,16 @@ export class SqlCatalogStore implements CatalogStore {
     accountId: string,
     period: BillingPeriod,
     asOfMs?: number,
+    opts: { rows?: boolean } = {},
   ): Promise<RatingInput> {
     if (!Number.isFinite(period.startMs) || !(period.endMs > period.startMs))
       invalid(`period ${period.label} must have finite startMs < endMs`);
     if (asOfMs !== undefined && !Number.isFinite(asOfMs)) invalid('asOfMs must be a finite time');
-    const input = await this.read(`loading account ${accountId} for ${period.label}`, (tx) =>
-      loadRatingInput(tx, accountId, period, asOfMs),
+    const input = await this.read(`loading account ${accountId} for ${period.label}`, async (tx) =>
+      loadRatingInput(tx, accountId, period, asOfMs, {
+        ...opts,
+        readers: [(fn) => fn(tx), ...(await this.moreReaders(tx))],
+      }),
     );
     if (!input) throw new StorageError('NOT_FOUND', `unknown account ${accountId}`);
     return input;
@@ -395,6 +416,27 @@ export class SqlCatalogStore implements CatalogStore {
         : defaultMs);
     checkPlanUsable(planId, versions, from, account);
     return from;
+  }
+
+  /**
+   * Up to `readers − 1` more transactions on the snapshot of `tx` (exported, then imported by
+   * each), as functions running a callback in one. Only as many as the pool has spare right
+   * now, so a busy rater reads on one connection rather than wait for a second.
+   */
+  private async moreReaders(tx: SqlClient): Promise<Reader[]> {
+    const spare = Math.min(this.readers - 1, this.sql.spareConnections?.() ?? 0);
+    if (spare <= 0) return [];
+    const { rows } = await tx.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+    const id = rows[0]?.id ?? '';
+    // SET TRANSACTION SNAPSHOT takes no parameter; the id is checked before it is quoted.
+    if (!/^[0-9A-F-]+$/i.test(id)) throw new Error(`unexpected snapshot id ${JSON.stringify(id)}`);
+    const reader: Reader = (fn) =>
+      this.sql.transaction(async (other) => {
+        await other.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        await other.query(`SET TRANSACTION SNAPSHOT '${id}'`);
+        return fn(other);
+      });
+    return Array.from({ length: spare }, () => reader);
   }
 
   /** One write transaction holding the catalog lock; any error rolls all of it back. */

@@ -116,8 +116,18 @@ export interface CatalogStore {
    * its rollups in the span, raw records of the devices that have a segment under a version
    * rounding per record (inside those segments only), and every plan version any of these
    * segments name. NOT_FOUND when the account does not exist.
+   *
+   * The rollups come summed per device, segment and dims key, with the peak charges' series
+   * reduced in the database (RatingInput.peaks), whenever the plan versions allow it
+   * (`summarizable`); otherwise, or with `rows: true`, as the stored rows themselves. The engine
+   * rates both forms to the same invoice; the row form is the reference and costs far more.
    */
-  loadRatingInput(accountId: string, period: BillingPeriod, asOfMs?: number): Promise<RatingInput>;
+  loadRatingInput(
+    accountId: string,
+    period: BillingPeriod,
+    asOfMs?: number,
+    opts?: { rows?: boolean },
+  ): Promise<RatingInput>;
   /**
    * Accounts the device belonged to at some time in [fromMs, toMs), in order of assignment
    * (for /v1/devices/{id}/charges: a device that moved mid-period has charges in both).

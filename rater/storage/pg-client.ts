@@ -35,12 +35,14 @@ class PgTxClient implements SqlClient {
 
 export class PgSqlClient implements SqlClient {
   private readonly pool: pg.Pool;
+  private readonly max: number;
   private closed = false;
 
   constructor(connectionString: string, opts: PgClientOptions = {}) {
+    this.max = opts.poolSize ?? 10;
     this.pool = new pg.Pool({
       connectionString,
-      max: opts.poolSize ?? 10,
+      max: this.max,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       application_name: 'edgemeter-rater',
@@ -66,6 +68,10 @@ export class PgSqlClient implements SqlClient {
 
   async exec(text: string): Promise<void> {
     await this.pool.query(text);
+  }
+
+  spareConnections(): number {
+    return this.pool.idleCount + this.max - this.pool.totalCount;
   }
 
   async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {

@@ -21,6 +21,12 @@ export interface SqlClient {
    * `transaction` on the `tx` client joins the enclosing transaction (no savepoint).
    */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /**
+   * Transactions that could start right now without waiting for a connection (idle ones, and
+   * ones the pool may still open). Absent on single-connection drivers, where a second
+   * transaction would wait for the first to end.
+   */
+  spareConnections?(): number;
   /** Releases the connection pool / embedded database. Idempotent. */
   close(): Promise<void>;
 }
