@@ -194,6 +194,22 @@ export interface QuotaStatus extends QuotaDecision {
   rule: QuotaRule;
 }
 
+/** A threshold crossed for the first time in a window; fires once (webhook, MQTT notice). */
+export interface QuotaEvent {
+  type: 'threshold_crossed';
+  key: string;
+  id: string;
+  /** Index of the threshold in the rule. */
+  level: number;
+  /** The threshold's share of the limit, percent. */
+  threshold: string;
+  action: QuotaAction;
+  used: string;
+  limit: string;
+  windowStart: string;
+  at: string;
+}
+
 export interface DeviceQuotaStatus {
   deviceId: string;
   /** Position in the rater's change log; a collector resumes its stream after it. */
@@ -206,6 +222,8 @@ export interface DeviceQuotaStatus {
   /** rater: decided centrally; collector: the last rater decision plus usage accepted since. */
   source: 'rater' | 'collector';
   quotas: QuotaStatus[];
+  /** Crossings that caused this change, if any. */
+  events?: QuotaEvent[];
 }
 
 /**
