@@ -60,6 +60,7 @@ export class QuotaStream {
   private readonly sleepers = new Set<() => void>();
   private readonly calls = new Set<Call>();
   private closed = false;
+  private waitingForDrain = 0;
   private readonly unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -79,6 +80,11 @@ export class QuotaStream {
 
   get watching(): number {
     return this.calls.size;
+  }
+
+  /** Streams waiting for their collector to read (HTTP/2 flow control). */
+  get stalled(): number {
+    return this.waitingForDrain;
   }
 
   /** Wakes every idle stream to read the log now. */
@@ -169,11 +175,13 @@ export class QuotaStream {
     });
     if (!ok) {
       const ac = new AbortController();
+      this.waitingForDrain++;
       await Promise.race([
         once(call, 'drain', { signal: ac.signal }),
         once(call, 'cancelled', { signal: ac.signal }),
         once(call, 'close', { signal: ac.signal }),
       ]).catch(() => {});
+      this.waitingForDrain--;
       ac.abort();
     }
     return !this.closed && !call.cancelled;
