@@ -2,7 +2,7 @@
 // PostgreSQL change log), real collectors (embedded aedes, LevelDB), real MQTT devices. The
 // rater's decisions are played by appending statuses to the change log, as its tracker would.
 import { join } from 'node:path';
-import { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
+import mqtt, { ErrorWithSubackPacket, type MqttClient } from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CredentialsFile } from '../collector/auth/credentials.ts';
 import type { Collector } from '../collector/collector.ts';
@@ -12,7 +12,7 @@ import type { Rater } from '../rater/rater.ts';
 import { openStore } from '../rater/storage/open.ts';
 import { SqlQuotaLog } from '../rater/storage/quota-log.ts';
 import { quota, rule, status } from './helpers/quota.ts';
-import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
+import { freshPostgresDatabase, hasMosquitto, hasPostgres, MQTT_URL } from './helpers/services.ts';
 import {
   cleanupAfterAll,
   device,
@@ -34,6 +34,7 @@ interface Seen {
 async function watch(client: MqttClient, filter: string): Promise<Seen[]> {
   const seen: Seen[] = [];
   client.on('message', (topic, payload, packet) => {
+    if (payload.length === 0) return; // a retained message being cleared
     seen.push({
       topic,
       body: JSON.parse(payload.toString()) as Seen['body'],
@@ -352,4 +353,48 @@ describe.skipIf(!hasPostgres)('quotas at the edge', () => {
     expect(gwA.quota!.view('pa-2')).toMatchObject({ state: 'warning', source: 'rater' });
     expect(gwB.quota!.view('pb-1')).toMatchObject({ state: 'warning', source: 'rater' });
   });
+  it.skipIf(!hasMosquitto)(
+    'bridge mode: states and notices are published on the upstream broker (Mosquitto)',
+    async () => {
+      const run = Math.random().toString(36).slice(2, 8);
+      const id = `br-${run}`;
+      const clientId = `edgemeter-quota-test-${run}`;
+      const gw = await startCollector({
+        raterPort,
+        bufferDir: join(dir, `bridge-${run}`),
+        collectorId: `gw-br-${run}`,
+        upstream: MQTT_URL,
+        clientId,
+      });
+      const upstream = () =>
+        mqtt.connectAsync(MQTT_URL, {
+          clientId: `obs-${run}-${Math.random()}`,
+          reconnectPeriod: 0,
+        });
+      const dev = await upstream();
+      try {
+        await rater!.quotaLog.append([status(id, [quota(rule(), 450)])]);
+        await waitFor(() => gw.quota?.view(id), 'the status at the bridge collector');
+        const seen = await watch(dev, `quota/${id}/#`);
+        const retained = await waitFor(
+          () => last(seen, `quota/${id}`),
+          'the retained state upstream',
+        );
+        expect(retained).toMatchObject({ state: 'ok', source: 'rater' });
+
+        // Usage through the upstream broker moves the local state and sends one notice.
+        await dev.publishAsync(`usage/${id}`, report(1, 50, 50), { qos: 1 });
+        const notice = await waitFor(() => last(seen, `quota/${id}/notice`), 'the notice upstream');
+        expect(notice).toMatchObject({ deviceId: id, level: 0, source: 'collector' });
+        expect(last(seen, `quota/${id}`)).toMatchObject({ state: 'warning', source: 'collector' });
+      } finally {
+        // The shared broker keeps retained messages and sessions: leave nothing behind.
+        await dev.publishAsync(`quota/${id}`, '', { qos: 1, retain: true });
+        await dev.endAsync();
+        await gw.close();
+        const c = await mqtt.connectAsync(MQTT_URL, { clientId, clean: true, reconnectPeriod: 0 });
+        await c.endAsync();
+      }
+    },
+  );
 });

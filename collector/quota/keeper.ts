@@ -165,6 +165,13 @@ export class QuotaKeeper {
     const devices = new Set<string>();
     const pools = new Set<string>();
     const before = new Map<string, number[]>();
+    // The devices of each pool touched, found once per batch (it scans every device).
+    const members = new Map<string, string[]>();
+    const membersOf = (pid: string) => {
+      let m = members.get(pid);
+      if (!m) members.set(pid, (m = this.devicesOfPools([pid])));
+      return m;
+    };
     for (const r of records) {
       const entry = store.devices.get(r.deviceId);
       if (!entry) continue;
@@ -179,7 +186,7 @@ export class QuotaKeeper {
           const pid = poolId(q.accountId, q.key);
           const p = store.pools.get(pid);
           if (!p) continue;
-          this.remember(before, ...this.devicesOfPools([pid]));
+          this.remember(before, ...membersOf(pid));
           p.local = fromUsage(addSample(base.rule, toUsage(p.local), sample));
           pools.add(pid);
         } else {
