@@ -107,6 +107,7 @@ export class Collector {
       this.quota = new QuotaKeeper({
         store,
         logger,
+        metrics: this.metrics,
         publisher: { publish: (t, p, o) => publisher?.publish(t, p, o) },
       });
     }
@@ -163,6 +164,7 @@ export class Collector {
         },
         { lastSeq: () => store.lastSeq, apply: (seq, s) => quota.applyRater(seq, s), logger },
       );
+      this.metrics.watchQuota(this.quotaWatch);
       this.quotaWatch.start();
     }
 

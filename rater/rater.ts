@@ -86,6 +86,7 @@ export class Rater {
       { pollMs: this.config.quotaPollMs, mutualTls: exposure.mutual },
     );
     this.grpc.addService(quotaServiceDefinition, this.quotaStream.handlers);
+    this.metrics.watchQuotaStreams(this.quotaStream);
     this.grpcPort = await this.grpc.listen(exposure.address, exposure.credentials);
     logger.info(
       { address: exposure.address, port: this.grpcPort, mutualTls: exposure.mutual },

@@ -125,6 +125,11 @@ describe.skipIf(!hasPostgres)('quotas at the edge', () => {
     const seen = await watch(dev, 'quota/ret-1');
     const got = await waitFor(() => last(seen, 'quota/ret-1'), 'the retained quota state');
     expect(seen[0]!.retain).toBe(true);
+    const raterMetrics = await (await fetch(`http://127.0.0.1:${rater!.httpPort}/metrics`)).text();
+    expect(raterMetrics).toMatch(/^edgemeter_rater_quota_watch_streams [1-9]/m);
+    const gwMetrics = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
+    expect(gwMetrics).toMatch(/^edgemeter_collector_quota_watch_connected 1$/m);
+    expect(gwMetrics).toMatch(/^edgemeter_collector_quota_updates_total [1-9]/m);
     expect(got).toMatchObject({ deviceId: 'ret-1', state: 'warning', source: 'rater' });
     expect(got.quotas[0]).toMatchObject({ used: '600', limit: '1000', remaining: '400', level: 0 });
 
@@ -241,6 +246,13 @@ describe.skipIf(!hasPostgres)('quotas at the edge', () => {
     expect(warned.body.quotas[0]).toMatchObject({ used: '620', level: 0 });
     const notices = () => seen.filter((s) => s.topic === `quota/${id}/notice`).map((s) => s.body);
     expect(notices()).toMatchObject([{ level: 0, threshold: '50', source: 'collector' }]);
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/^edgemeter_collector_quota_watch_connected 0$/m);
+    expect(metrics).toMatch(
+      /^edgemeter_collector_quota_messages_total\{kind="notice",source="collector"\} 1$/m,
+    );
+    // A retransmission of an accepted report (a lost PUBACK) does not count twice.
+    await dev.publishAsync(`usage/${id}`, report(2, 60, 70), { qos: 1 });
 
     // Restart the collector while the rater is still down: the local count survives.
     await obs.endAsync();

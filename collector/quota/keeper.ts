@@ -15,7 +15,8 @@ import {
   type QuotaStatus,
   type QuotaUsage,
 } from '../../common/quota.ts';
-import type { UsageRecord } from '../../common/usage.ts';
+import { recordKey, type UsageRecord } from '../../common/usage.ts';
+import type { CollectorMetrics } from '../metrics.ts';
 import { poolId, type DeviceEntry, type LocalUsage, type QuotaStore } from './store.ts';
 
 /**
@@ -36,6 +37,7 @@ export interface QuotaKeeperDeps {
   store: QuotaStore;
   publisher: QuotaPublisher;
   logger: Logger;
+  metrics?: Pick<CollectorMetrics, 'quotaUpdates' | 'quotaMessages'>;
   now?: () => number;
 }
 
@@ -53,6 +55,12 @@ const isZero = (l: LocalUsage | undefined) =>
 export class QuotaKeeper {
   private readonly now: () => number;
   private pending: UsageRecord[] = [];
+  /**
+   * Recent record keys per device: a QoS 1 retransmission (a lost PUBACK) is stored again by the
+   * outbox and deduplicated by the rater, and must not count twice here either. In memory and
+   * bounded: it catches retransmissions, which come soon after the original.
+   */
+  private readonly recent = new Map<string, Set<string>>();
   private flushing: Promise<void> | undefined;
 
   constructor(private readonly deps: QuotaKeeperDeps) {
@@ -109,6 +117,7 @@ export class QuotaKeeper {
     }
     const notices = (status.events ?? []).filter((e) => this.markNoticed(entry, e));
     await store.save([id], pools, maxSeq(store.lastSeq, seq));
+    this.deps.metrics?.quotaUpdates.inc();
     for (const e of notices) this.notice(id, 'rater', e);
     // A fresher pool changes the view of every device of that account here.
     const affected = new Set([id, ...this.devicesOfPools(pools)]);
@@ -174,7 +183,7 @@ export class QuotaKeeper {
     };
     for (const r of records) {
       const entry = store.devices.get(r.deviceId);
-      if (!entry) continue;
+      if (!entry || this.seenBefore(r)) continue;
       for (const q of entry.status.quotas) {
         const { base } = this.baseOf(entry, q);
         // A record outside the window of the decision belongs to a window the collector does
@@ -200,6 +209,16 @@ export class QuotaKeeper {
     await store.save(devices, pools);
     for (const [id, levels] of before) await this.localCrossings(id, levels);
     for (const id of before.keys()) await this.publishView(id, false);
+  }
+
+  private seenBefore(r: UsageRecord): boolean {
+    const key = recordKey(r);
+    let keys = this.recent.get(r.deviceId);
+    if (!keys) this.recent.set(r.deviceId, (keys = new Set()));
+    if (keys.has(key)) return true;
+    keys.add(key);
+    if (keys.size > RECENT_KEYS) keys.delete(keys.values().next().value as string);
+    return false;
   }
 
   /** Levels of each quota of the device before this batch, to find local crossings after it. */
@@ -266,6 +285,7 @@ export class QuotaKeeper {
   private notice(deviceId: string, source: QuotaNotice['source'], e: QuotaEvent): void {
     const n: QuotaNotice = { ...e, deviceId, source };
     this.publish(`quota/${deviceId}/notice`, n, false);
+    this.deps.metrics?.quotaMessages.inc({ kind: 'notice', source });
   }
 
   /** Publishes the retained view when forced (a rater decision) or when state/levels changed. */
@@ -284,12 +304,15 @@ export class QuotaKeeper {
       await this.deps.store.save([id], []);
     }
     this.publish(`quota/${id}`, view, true);
+    this.deps.metrics?.quotaMessages.inc({ kind: 'state', source: view.source });
   }
 
   private publish(topic: string, body: unknown, retain: boolean): void {
     this.deps.publisher.publish(topic, Buffer.from(JSON.stringify(body)), { retain });
   }
 }
+
+const RECENT_KEYS = 256;
 
 function maxSeq(a: string, b: string): string {
   return BigInt(a) >= BigInt(b) ? a : b;
