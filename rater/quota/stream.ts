@@ -73,6 +73,10 @@ export class QuotaStream {
   /** The implementation to register on a grpc.Server with quotaServiceDefinition. */
   readonly handlers = {
     watch: (call: Call) => {
+      if (this.closed) {
+        call.end(); // shutting down: come back later
+        return;
+      }
       this.calls.add(call);
       void this.serve(call).finally(() => this.calls.delete(call));
     },
@@ -108,9 +112,10 @@ export class QuotaStream {
       collectorId = req.collectorId;
       logger.info({ collectorId, afterSeq: String(req.after) }, 'quota watch started');
       await this.run(call, req.after);
-      if (!call.cancelled) call.end();
+      // After close() the stream was ended there already.
+      if (!call.cancelled && !this.closed) call.end();
     } catch (err) {
-      if (call.cancelled) return;
+      if (call.cancelled || this.closed) return;
       const { code, details } = toGrpcError(err);
       if (isInternal(err)) logger.error({ err: errorMessage(err), collectorId }, 'quota watch');
       else logger.warn({ details, collectorId }, 'quota watch ended with an error');
