@@ -16,6 +16,10 @@ import { EmbeddedBroker, type TlsListenerOptions } from './mqtt/broker.ts';
 import { raterChannelOptions, raterCredentials } from './forward/tls.ts';
 import { mqttTlsMaterial } from './mqtt/tls.ts';
 import { Intake } from './mqtt/intake.ts';
+import { QuotaKeeper, type QuotaPublisher } from './quota/keeper.ts';
+import { QuotaStore } from './quota/store.ts';
+import { QuotaWatch } from './quota/watch.ts';
+import path from 'node:path';
 
 export interface CollectorDeps {
   logger: Logger;
@@ -34,6 +38,10 @@ export class Collector {
   private broker: EmbeddedBroker | undefined;
   private bridge: Bridge | undefined;
   private http: FastifyInstance | undefined;
+  private quotaStore: QuotaStore | undefined;
+  private quotaWatch: QuotaWatch | undefined;
+  /** Quota enforcement (docs/quotas.md); undefined with quotaWatch off. */
+  quota: QuotaKeeper | undefined;
   mqttPort = 0;
   mqttTlsPort = 0;
   httpPort = 0;
@@ -90,7 +98,23 @@ export class Collector {
     );
     this.forwarder.start();
 
+    // Quota state before devices are let in, so no accepted record escapes the local count.
+    let publisher: QuotaPublisher | undefined;
+    if (config.quotaWatch) {
+      const store = new QuotaStore(path.join(config.bufferDir, 'quota'));
+      await store.open();
+      this.quotaStore = store;
+      this.quota = new QuotaKeeper({
+        store,
+        logger,
+        metrics: this.metrics,
+        publisher: { publish: (t, p, o) => publisher?.publish(t, p, o) },
+      });
+    }
+    const quota = this.quota;
+
     const intake = new Intake({
+      ...(quota ? { onAccepted: (records) => quota.accepted(records) } : {}),
       sink: outbox,
       limits: {
         maxPayloadBytes: config.maxPayloadBytes,
@@ -120,11 +144,31 @@ export class Collector {
         { intake, logger, answerRejected },
       );
       await this.bridge.start();
+      publisher = this.bridge;
     } else {
       await this.startBroker(intake, mqttTls);
+      publisher = this.broker;
+    }
+    if (quota && this.quotaStore) {
+      // An embedded broker forgets retained messages on restart: publish them again.
+      await quota.restore();
+      const store = this.quotaStore;
+      this.quotaWatch = new QuotaWatch(
+        {
+          address: config.rater,
+          collectorId: config.collectorId,
+          credentials,
+          channelOptions: raterChannelOptions(config),
+          retryInitialMs: config.retryInitialMs,
+          retryMaxMs: config.retryMaxMs,
+        },
+        { lastSeq: () => store.lastSeq, apply: (seq, s) => quota.applyRater(seq, s), logger },
+      );
+      this.metrics.watchQuota(this.quotaWatch);
+      this.quotaWatch.start();
     }
 
-    this.http = buildCollectorHttp(this, this.metrics);
+    this.http = buildCollectorHttp(this, this.metrics, this.quota);
     const { host, port } = splitHostPort(config.httpListen);
     await this.http.listen({ host, port });
     this.httpPort = (this.http.server.address() as { port: number }).port;
@@ -246,8 +290,11 @@ export class Collector {
 
   async close(): Promise<void> {
     // Stop taking new messages first, then stop forwarding, then close the disk.
+    await this.quotaWatch?.stop();
     await this.broker?.close();
     await this.bridge?.close();
+    await this.quota?.settled();
+    await this.quotaStore?.close();
     await this.http?.close();
     await this.forwarder?.stop();
     this.client?.close();

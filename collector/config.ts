@@ -113,7 +113,7 @@ export const collectorOptions = {
     arg: '<bytes>',
   }),
   httpListen: option(hostPort('0.0.0.0:9464'), {
-    doc: 'Address of the collector HTTP endpoints: /healthz, /readyz, /metrics, /v1/dead-letters and /v1/quarantine.',
+    doc: 'Address of the collector HTTP endpoints: /healthz, /readyz, /metrics, /v1/dead-letters, /v1/quarantine and /v1/quota.',
     arg: '<host:port>',
   }),
   maxPayloadBytes: option(integer(256 * KiB, 64, 16 * MiB, true), {
@@ -155,6 +155,10 @@ export const collectorOptions = {
   retryMaxMs: option(integer(30_000, 1, 3_600_000), {
     doc: 'Longest retry delay, in ms. Retries go on for as long as it takes.',
     arg: '<ms>',
+  }),
+  quotaWatch: option(boolean(true), {
+    doc: 'Follow the rater’s quota decisions (QuotaService.Watch, same address and TLS as forwarding) and enforce them: retained quota/{deviceId} states, quota/{deviceId}/notice crossings, GET /v1/quota lookups, and offline enforcement from the last decision plus usage accepted since (docs/quotas.md). State is kept in <bufferDir>/quota.',
+    arg: '<bool>',
   }),
   answerRejected: option(boolean(true), {
     doc: 'Publish the reason for each rejected report on usage/{deviceId}/rejected.',

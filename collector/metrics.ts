@@ -21,6 +21,8 @@ export class CollectorMetrics {
   readonly batchErrors: Counter<'code'>;
   readonly recordsForwarded: Counter<'result'>;
   readonly batchLatency: Histogram;
+  readonly quotaUpdates: Counter;
+  readonly quotaMessages: Counter<'kind' | 'source'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -98,8 +100,31 @@ export class CollectorMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.quotaUpdates = new Counter({
+      name: 'edgemeter_collector_quota_updates_total',
+      help: 'Quota decisions received from the rater (QuotaService.Watch) and stored',
+      registers,
+    });
+    this.quotaMessages = new Counter({
+      name: 'edgemeter_collector_quota_messages_total',
+      help: 'Quota messages published: kind state (retained quota/{id}) or notice, by who decided',
+      labelNames: ['kind', 'source'],
+      registers,
+    });
     if (opts.processMetrics)
       collectDefaultMetrics({ register: this.registry, prefix: 'edgemeter_collector_' });
+  }
+
+  /** Whether the quota stream is up, read from the Watch client when scraped. */
+  watchQuota(watch: { connected: boolean }): void {
+    new Gauge({
+      name: 'edgemeter_collector_quota_watch_connected',
+      help: '1 while the quota stream from the rater is open; 0 means enforcing offline',
+      registers: [this.registry],
+      collect() {
+        this.set(watch.connected ? 1 : 0);
+      },
+    });
   }
 
   /** Outbox depth is read from the outbox when scraped rather than tracked twice. */

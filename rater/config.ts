@@ -106,6 +106,10 @@ export const raterOptions = {
     doc: 'Most records accepted in one gRPC batch; larger batches are refused with INVALID_ARGUMENT.',
     arg: '<n>',
   }),
+  quotaPollMs: option(integer(100, 10, 60_000), {
+    doc: 'How often an idle QuotaService.Watch stream reads the quota change log for changes made by other rater replicas, in ms. Changes made by this rater are sent at once.',
+    arg: '<ms>',
+  }),
   logLevel: option(logLevel(), {
     doc: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     arg: '<level>',

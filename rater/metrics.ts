@@ -1,5 +1,5 @@
 // The rater's Prometheus metrics, on a registry of its own.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class RaterMetrics {
   readonly registry = new Registry();
@@ -44,5 +44,26 @@ export class RaterMetrics {
     });
     if (opts.processMetrics)
       collectDefaultMetrics({ register: this.registry, prefix: 'edgemeter_rater_' });
+  }
+
+  /** Open quota streams, and those waiting for their collector to read, read when scraped. */
+  watchQuotaStreams(streams: { watching: number; stalled: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'edgemeter_rater_quota_watch_streams',
+      help: 'Open QuotaService.Watch streams (collectors following quota decisions)',
+      registers,
+      collect() {
+        this.set(streams.watching);
+      },
+    });
+    new Gauge({
+      name: 'edgemeter_rater_quota_watch_stalled',
+      help: 'Quota streams waiting for their collector to read (flow control)',
+      registers,
+      collect() {
+        this.set(streams.stalled);
+      },
+    });
   }
 }

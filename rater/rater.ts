@@ -12,6 +12,9 @@ import { IngestService } from './ingest/service.ts';
 import { ingestExposure } from './ingest/tls.ts';
 import { RaterMetrics } from './metrics.ts';
 import { SqlAuditLog } from './storage/audit.ts';
+import type { QuotaLog } from './quota/log.ts';
+import { QuotaStream, quotaServiceDefinition } from './quota/stream.ts';
+import { SqlQuotaLog } from './storage/quota-log.ts';
 import type { CatalogStore } from './storage/catalog.ts';
 import { SqlCatalogStore } from './storage/catalog-store.ts';
 import { SqlInvoiceStore, type InvoiceStore } from './storage/invoice-store.ts';
@@ -33,6 +36,8 @@ export interface RaterDeps {
   invoices?: InvoiceStore;
   /** The audit log. Default: SqlAuditLog over the usage store's connection. */
   audit?: AuditLog;
+  /** The quota change log. Default: SqlQuotaLog over the usage store's connection. */
+  quotaLog?: QuotaLog;
   /** "Now" for the HTTP API (open periods, default effective times). Default Date.now. */
   clock?: () => number;
   processMetrics?: boolean;
@@ -44,6 +49,8 @@ export class Rater {
   private grpc: IngestServer | undefined;
   private http: FastifyInstance | undefined;
   private retention: RetentionJob | undefined;
+  private quotas: QuotaLog | undefined;
+  private quotaStream: QuotaStream | undefined;
   grpcPort = 0;
   httpPort = 0;
   /** The address the HTTP API listens on (127.0.0.1 when keys are missing; see httpAddress). */
@@ -77,6 +84,18 @@ export class Rater {
       maxBatchRecords: this.config.maxBatchRecords,
     });
     this.grpc = new IngestServer(service, logger, { mutualTls: exposure.mutual });
+    const quotaLog = this.quotaLogFor(store);
+    this.quotas = quotaLog;
+    this.quotaStream = new QuotaStream(
+      {
+        log: quotaLog,
+        logger,
+        ...(quotaLog instanceof SqlQuotaLog ? { onAppend: (fn) => quotaLog.onAppend(fn) } : {}),
+      },
+      { pollMs: this.config.quotaPollMs, mutualTls: exposure.mutual },
+    );
+    this.grpc.addService(quotaServiceDefinition, this.quotaStream.handlers);
+    this.metrics.watchQuotaStreams(this.quotaStream);
     this.grpcPort = await this.grpc.listen(exposure.address, exposure.credentials);
     logger.info(
       { address: exposure.address, port: this.grpcPort, mutualTls: exposure.mutual },
@@ -162,6 +181,18 @@ export class Rater {
     throw new Error('a usage store that is not an SqlUsageStore needs deps.audit');
   }
 
+  /** The quota change log collectors stream from (the quota tracker appends to it). */
+  private quotaLogFor(store: UsageStore): QuotaLog {
+    if (this.deps.quotaLog) return this.deps.quotaLog;
+    if (store instanceof SqlUsageStore) return new SqlQuotaLog(store.sql);
+    throw new Error('a usage store that is not an SqlUsageStore needs deps.quotaLog');
+  }
+
+  get quotaLog(): QuotaLog {
+    if (!this.quotas) throw new Error('rater not started');
+    return this.quotas;
+  }
+
   get usageStore(): UsageStore {
     if (!this.store) throw new Error('rater not started');
     return this.store;
@@ -169,6 +200,8 @@ export class Rater {
 
   async close(): Promise<void> {
     await this.retention?.stop();
+    // Watch streams never end on their own; end them so the gRPC shutdown need not wait.
+    this.quotaStream?.close();
     await this.grpc?.close();
     await this.http?.close();
     // A store passed in belongs to the caller.

@@ -1,4 +1,4 @@
-// Regenerates proto/gen/ from proto/**/*.proto with protobufjs-cli (static code + typings).
+// Regenerates proto/gen/ from proto/edgemeter/v1/*.proto with protobufjs-cli (static code + typings).
 // `node scripts/gen-proto.mjs --out DIR` writes elsewhere; the drift test uses that to check that
 // the committed code matches the .proto files.
 import { execFileSync } from 'node:child_process';
@@ -33,6 +33,7 @@ execFileSync(
     '-o',
     js,
     join(root, 'proto', 'edgemeter', 'v1', 'usage.proto'),
+    join(root, 'proto', 'edgemeter', 'v1', 'quota.proto'),
   ],
   { stdio: 'inherit' },
 );

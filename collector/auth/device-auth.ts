@@ -97,7 +97,11 @@ export class DeviceAuth {
   }
 
   maySubscribe(deviceId: string, topic: string): boolean {
-    return topic === `usage/${deviceId}/rejected` || topic === `quota/${deviceId}`;
+    return (
+      topic === `usage/${deviceId}/rejected` ||
+      topic === `quota/${deviceId}` ||
+      topic === `quota/${deviceId}/notice`
+    );
   }
 
   /** Rereads the file when its size, mtime or inode changed (an edit by `edgemeter credentials`). */

@@ -102,6 +102,16 @@ export class Bridge {
     });
   }
 
+  /**
+   * Publishes on the upstream broker (quota states and notices). While it is away MQTT.js keeps
+   * QoS 1 messages queued and sends them after the reconnect.
+   */
+  publish(topic: string, payload: Buffer, opts: { retain?: boolean } = {}): void {
+    this.client?.publish(topic, payload, { qos: 1, retain: opts.retain ?? false }, (err) => {
+      if (err) this.deps.logger.warn({ topic, err: err.message }, 'could not publish upstream');
+    });
+  }
+
   private dropConnection(): void {
     if (this.dropping || !this.client) return;
     this.dropping = true;

@@ -180,6 +180,15 @@ export class EmbeddedBroker {
   ): void {
     // Messages the broker itself publishes (rejected answers, wills) are not usage reports.
     if (client === null) return callback(null);
+    // quota/… is the collector's voice, with or without authentication: a device must not be
+    // able to overwrite a retained quota state.
+    if (packet.topic.startsWith('quota/')) {
+      this.deps.metrics.publishesRefused.inc({ code: 'NOT_AUTHORIZED' });
+      this.deps.logger.warn({ client: client.id, topic: packet.topic }, 'publish refused');
+      return callback(
+        new CollectorError('NOT_AUTHORIZED', `${packet.topic} is written by the collector only`),
+      );
+    }
     if (this.deps.auth.enabled) {
       const deviceId = this.identities.get(client);
       if (deviceId === undefined || !this.deps.auth.mayPublish(deviceId, packet.topic)) {
@@ -214,18 +223,18 @@ export class EmbeddedBroker {
     );
   }
 
-  private publish(topic: string, payload: Buffer): void {
+  /** Publishes as the broker itself (QoS 1): rejected answers, quota states and notices. */
+  publish(topic: string, payload: Buffer, opts: { retain?: boolean } = {}): void {
     const packet = {
       cmd: 'publish',
       topic,
       payload,
       qos: 1,
-      retain: false,
+      retain: opts.retain ?? false,
       dup: false,
     } as unknown as AedesPublishPacket;
     this.aedes?.publish(packet, (err) => {
-      if (err)
-        this.deps.logger.warn({ topic, err: err.message }, 'could not publish rejected answer');
+      if (err) this.deps.logger.warn({ topic, err: err.message }, 'could not publish');
     });
   }
 

@@ -33,6 +33,8 @@ export interface IntakeDeps {
   metrics: CollectorMetrics;
   logger: Logger;
   now?: () => number;
+  /** Told of the records of each stored message (quota enforcement); must return at once. */
+  onAccepted?: (records: UsageRecord[]) => void;
 }
 
 export class Intake {
@@ -77,6 +79,7 @@ export class Intake {
       return this.deadLetter(r, topic, t.deviceId, body, receivedMs);
     });
     await this.store(parsed.records, deadLetters);
+    if (parsed.records.length > 0) this.deps.onAccepted?.(parsed.records);
 
     metrics.recordsReceived.inc(parsed.records.length + parsed.rejections.length);
     metrics.recordsAccepted.inc(parsed.records.length);

@@ -562,5 +562,213 @@ export namespace edgemeter {
               readonly responseStream: undefined;
             };
         }
+
+        /** Represents a QuotaService */
+        class QuotaService extends $protobuf.rpc.Service {
+
+            /**
+             * Constructs a new QuotaService service.
+             * @param rpcImpl RPC implementation
+             * @param [requestDelimited=false] Whether requests are length-delimited
+             * @param [responseDelimited=false] Whether responses are length-delimited
+             */
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+
+            /**
+             * Creates new QuotaService service using the specified rpc implementation.
+             * @param rpcImpl RPC implementation
+             * @param [requestDelimited=false] Whether requests are length-delimited
+             * @param [responseDelimited=false] Whether responses are length-delimited
+             * @returns RPC service. Useful where requests and/or responses are streamed.
+             */
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): QuotaService;
+
+            /** Calls Watch. */
+            watch: edgemeter.v1.QuotaService.Watch;
+        }
+
+        namespace QuotaService {
+
+            /**
+             * Callback as used by {@link edgemeter.v1.QuotaService#watch}.
+             * @param error Error, if any
+             * @param [response] QuotaUpdate
+             */
+            type WatchCallback = (error: (Error|null), response?: edgemeter.v1.QuotaUpdate) => void;
+
+            /** Calls Watch. */
+            type Watch = {
+              (request: edgemeter.v1.IWatchQuotaRequest, callback: edgemeter.v1.QuotaService.WatchCallback): void;
+              (request: edgemeter.v1.IWatchQuotaRequest): Promise<edgemeter.v1.QuotaUpdate>;
+              readonly name: "Watch";
+              readonly path: "/edgemeter.v1.QuotaService/Watch";
+              readonly requestType: "WatchQuotaRequest";
+              readonly responseType: "QuotaUpdate";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+        }
+
+        /**
+         * Properties of a WatchQuotaRequest.
+         * @deprecated Use edgemeter.v1.WatchQuotaRequest.$Properties instead.
+         */
+        interface IWatchQuotaRequest extends edgemeter.v1.WatchQuotaRequest.$Properties {
+        }
+
+        /** Represents a WatchQuotaRequest. */
+        class WatchQuotaRequest {
+
+            /**
+             * Constructs a new WatchQuotaRequest.
+             * @param [p] Properties to set
+             */
+            constructor(p?: edgemeter.v1.WatchQuotaRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** WatchQuotaRequest collectorId. */
+            collectorId: string;
+
+            /** WatchQuotaRequest afterSeq. */
+            afterSeq: string;
+
+            /**
+             * Creates a new WatchQuotaRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns WatchQuotaRequest instance
+             */
+            static create(properties: edgemeter.v1.WatchQuotaRequest.$Shape): edgemeter.v1.WatchQuotaRequest & edgemeter.v1.WatchQuotaRequest.$Shape;
+            static create(properties?: edgemeter.v1.WatchQuotaRequest.$Properties): edgemeter.v1.WatchQuotaRequest;
+
+            /**
+             * Encodes the specified WatchQuotaRequest message. Does not implicitly {@link edgemeter.v1.WatchQuotaRequest.verify|verify} messages.
+             * @param m WatchQuotaRequest message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: edgemeter.v1.WatchQuotaRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a WatchQuotaRequest message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {edgemeter.v1.WatchQuotaRequest & edgemeter.v1.WatchQuotaRequest.$Shape} WatchQuotaRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): edgemeter.v1.WatchQuotaRequest & edgemeter.v1.WatchQuotaRequest.$Shape;
+
+            /**
+             * Gets the type url for WatchQuotaRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace WatchQuotaRequest {
+
+            /** Properties of a WatchQuotaRequest. */
+            interface $Properties {
+
+                /** WatchQuotaRequest collectorId */
+                collectorId?: (string|null);
+
+                /** WatchQuotaRequest afterSeq */
+                afterSeq?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a WatchQuotaRequest. */
+            type $Shape = edgemeter.v1.WatchQuotaRequest.$Properties;
+        }
+
+        /**
+         * Properties of a QuotaUpdate.
+         * @deprecated Use edgemeter.v1.QuotaUpdate.$Properties instead.
+         */
+        interface IQuotaUpdate extends edgemeter.v1.QuotaUpdate.$Properties {
+        }
+
+        /** Represents a QuotaUpdate. */
+        class QuotaUpdate {
+
+            /**
+             * Constructs a new QuotaUpdate.
+             * @param [p] Properties to set
+             */
+            constructor(p?: edgemeter.v1.QuotaUpdate.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** QuotaUpdate seq. */
+            seq: string;
+
+            /** QuotaUpdate deviceId. */
+            deviceId: string;
+
+            /** QuotaUpdate statusJson. */
+            statusJson: string;
+
+            /**
+             * Creates a new QuotaUpdate instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns QuotaUpdate instance
+             */
+            static create(properties: edgemeter.v1.QuotaUpdate.$Shape): edgemeter.v1.QuotaUpdate & edgemeter.v1.QuotaUpdate.$Shape;
+            static create(properties?: edgemeter.v1.QuotaUpdate.$Properties): edgemeter.v1.QuotaUpdate;
+
+            /**
+             * Encodes the specified QuotaUpdate message. Does not implicitly {@link edgemeter.v1.QuotaUpdate.verify|verify} messages.
+             * @param m QuotaUpdate message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: edgemeter.v1.QuotaUpdate.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a QuotaUpdate message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {edgemeter.v1.QuotaUpdate & edgemeter.v1.QuotaUpdate.$Shape} QuotaUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): edgemeter.v1.QuotaUpdate & edgemeter.v1.QuotaUpdate.$Shape;
+
+            /**
+             * Gets the type url for QuotaUpdate
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace QuotaUpdate {
+
+            /** Properties of a QuotaUpdate. */
+            interface $Properties {
+
+                /** QuotaUpdate seq */
+                seq?: (string|null);
+
+                /** QuotaUpdate deviceId */
+                deviceId?: (string|null);
+
+                /** QuotaUpdate statusJson */
+                statusJson?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a QuotaUpdate. */
+            type $Shape = edgemeter.v1.QuotaUpdate.$Properties;
+        }
     }
 }

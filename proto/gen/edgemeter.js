@@ -1598,6 +1598,474 @@ export const edgemeter = $root.edgemeter = (() => {
             return IngestService;
         })();
 
+        v1.QuotaService = (function() {
+
+            /**
+             * Constructs a new QuotaService service.
+             * @memberof edgemeter.v1
+             * @classdesc Represents a QuotaService
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const QuotaService = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(QuotaService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: QuotaService, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new QuotaService service using the specified rpc implementation.
+             * @function create
+             * @memberof edgemeter.v1.QuotaService
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {QuotaService} RPC service. Useful where requests and/or responses are streamed.
+             */
+            QuotaService.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link edgemeter.v1.QuotaService#watch}.
+             * @memberof edgemeter.v1.QuotaService
+             * @typedef WatchCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {edgemeter.v1.QuotaUpdate} [response] QuotaUpdate
+             */
+
+            /**
+             * Calls Watch.
+             * @memberof edgemeter.v1.QuotaService
+             * @typedef Watch
+             * @type {{
+             *   (request: edgemeter.v1.IWatchQuotaRequest, callback: edgemeter.v1.QuotaService.WatchCallback): void;
+             *   (request: edgemeter.v1.IWatchQuotaRequest): Promise<edgemeter.v1.QuotaUpdate>;
+             *   readonly name: "Watch";
+             *   readonly path: "/edgemeter.v1.QuotaService/Watch";
+             *   readonly requestType: "WatchQuotaRequest";
+             *   readonly responseType: "QuotaUpdate";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Watch.
+             * @name edgemeter.v1.QuotaService#watch
+             * @type {edgemeter.v1.QuotaService.Watch}
+             */
+            $Object.defineProperties(QuotaService.prototype.watch = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, QuotaService.prototype.watch, $root.edgemeter.v1.WatchQuotaRequest, $root.edgemeter.v1.QuotaUpdate, request, callback);
+            }, {
+                name: { value: "Watch" },
+                path: { value: "/edgemeter.v1.QuotaService/Watch" },
+                requestType: { value: "WatchQuotaRequest" },
+                responseType: { value: "QuotaUpdate" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            return QuotaService;
+        })();
+
+        v1.WatchQuotaRequest = (function() {
+
+            /**
+             * Properties of a WatchQuotaRequest.
+             * @typedef {Object} edgemeter.v1.WatchQuotaRequest.$Properties
+             * @property {string|null} [collectorId] WatchQuotaRequest collectorId
+             * @property {string|null} [afterSeq] WatchQuotaRequest afterSeq
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a WatchQuotaRequest.
+             * @memberof edgemeter.v1
+             * @interface IWatchQuotaRequest
+             * @augments edgemeter.v1.WatchQuotaRequest.$Properties
+             * @deprecated Use edgemeter.v1.WatchQuotaRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a WatchQuotaRequest.
+             * @typedef {edgemeter.v1.WatchQuotaRequest.$Properties} edgemeter.v1.WatchQuotaRequest.$Shape
+             */
+
+            /**
+             * Constructs a new WatchQuotaRequest.
+             * @memberof edgemeter.v1
+             * @classdesc Represents a WatchQuotaRequest.
+             * @constructor
+             * @param {edgemeter.v1.WatchQuotaRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const WatchQuotaRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * WatchQuotaRequest collectorId.
+             * @member {string} collectorId
+             * @memberof edgemeter.v1.WatchQuotaRequest
+             * @instance
+             */
+            WatchQuotaRequest.prototype.collectorId = "";
+
+            /**
+             * WatchQuotaRequest afterSeq.
+             * @member {string} afterSeq
+             * @memberof edgemeter.v1.WatchQuotaRequest
+             * @instance
+             */
+            WatchQuotaRequest.prototype.afterSeq = "";
+
+            /**
+             * Creates a new WatchQuotaRequest instance using the specified properties.
+             * @function create
+             * @memberof edgemeter.v1.WatchQuotaRequest
+             * @static
+             * @param {edgemeter.v1.WatchQuotaRequest.$Properties=} [properties] Properties to set
+             * @returns {edgemeter.v1.WatchQuotaRequest} WatchQuotaRequest instance
+             * @type {{
+             *   (properties: edgemeter.v1.WatchQuotaRequest.$Shape): edgemeter.v1.WatchQuotaRequest & edgemeter.v1.WatchQuotaRequest.$Shape;
+             *   (properties?: edgemeter.v1.WatchQuotaRequest.$Properties): edgemeter.v1.WatchQuotaRequest;
+             * }}
+             */
+            WatchQuotaRequest.create = function(properties) {
+                return new WatchQuotaRequest(properties);
+            };
+
+            /**
+             * Encodes the specified WatchQuotaRequest message. Does not implicitly {@link edgemeter.v1.WatchQuotaRequest.verify|verify} messages.
+             * @function encode
+             * @memberof edgemeter.v1.WatchQuotaRequest
+             * @static
+             * @param {edgemeter.v1.WatchQuotaRequest.$Properties} m WatchQuotaRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            WatchQuotaRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.collectorId != null && $Object.hasOwnProperty.call(m, "collectorId") && m.collectorId !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.collectorId);
+                if (m.afterSeq != null && $Object.hasOwnProperty.call(m, "afterSeq") && m.afterSeq !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.afterSeq);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a WatchQuotaRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof edgemeter.v1.WatchQuotaRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {edgemeter.v1.WatchQuotaRequest & edgemeter.v1.WatchQuotaRequest.$Shape} WatchQuotaRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            WatchQuotaRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.edgemeter.v1.WatchQuotaRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.collectorId = v;
+                            else
+                                delete m.collectorId;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.afterSeq = v;
+                            else
+                                delete m.afterSeq;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for WatchQuotaRequest
+             * @function getTypeUrl
+             * @memberof edgemeter.v1.WatchQuotaRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            WatchQuotaRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/edgemeter.v1.WatchQuotaRequest";
+            };
+
+            return WatchQuotaRequest;
+        })();
+
+        v1.QuotaUpdate = (function() {
+
+            /**
+             * Properties of a QuotaUpdate.
+             * @typedef {Object} edgemeter.v1.QuotaUpdate.$Properties
+             * @property {string|null} [seq] QuotaUpdate seq
+             * @property {string|null} [deviceId] QuotaUpdate deviceId
+             * @property {string|null} [statusJson] QuotaUpdate statusJson
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a QuotaUpdate.
+             * @memberof edgemeter.v1
+             * @interface IQuotaUpdate
+             * @augments edgemeter.v1.QuotaUpdate.$Properties
+             * @deprecated Use edgemeter.v1.QuotaUpdate.$Properties instead.
+             */
+
+            /**
+             * Shape of a QuotaUpdate.
+             * @typedef {edgemeter.v1.QuotaUpdate.$Properties} edgemeter.v1.QuotaUpdate.$Shape
+             */
+
+            /**
+             * Constructs a new QuotaUpdate.
+             * @memberof edgemeter.v1
+             * @classdesc Represents a QuotaUpdate.
+             * @constructor
+             * @param {edgemeter.v1.QuotaUpdate.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const QuotaUpdate = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * QuotaUpdate seq.
+             * @member {string} seq
+             * @memberof edgemeter.v1.QuotaUpdate
+             * @instance
+             */
+            QuotaUpdate.prototype.seq = "";
+
+            /**
+             * QuotaUpdate deviceId.
+             * @member {string} deviceId
+             * @memberof edgemeter.v1.QuotaUpdate
+             * @instance
+             */
+            QuotaUpdate.prototype.deviceId = "";
+
+            /**
+             * QuotaUpdate statusJson.
+             * @member {string} statusJson
+             * @memberof edgemeter.v1.QuotaUpdate
+             * @instance
+             */
+            QuotaUpdate.prototype.statusJson = "";
+
+            /**
+             * Creates a new QuotaUpdate instance using the specified properties.
+             * @function create
+             * @memberof edgemeter.v1.QuotaUpdate
+             * @static
+             * @param {edgemeter.v1.QuotaUpdate.$Properties=} [properties] Properties to set
+             * @returns {edgemeter.v1.QuotaUpdate} QuotaUpdate instance
+             * @type {{
+             *   (properties: edgemeter.v1.QuotaUpdate.$Shape): edgemeter.v1.QuotaUpdate & edgemeter.v1.QuotaUpdate.$Shape;
+             *   (properties?: edgemeter.v1.QuotaUpdate.$Properties): edgemeter.v1.QuotaUpdate;
+             * }}
+             */
+            QuotaUpdate.create = function(properties) {
+                return new QuotaUpdate(properties);
+            };
+
+            /**
+             * Encodes the specified QuotaUpdate message. Does not implicitly {@link edgemeter.v1.QuotaUpdate.verify|verify} messages.
+             * @function encode
+             * @memberof edgemeter.v1.QuotaUpdate
+             * @static
+             * @param {edgemeter.v1.QuotaUpdate.$Properties} m QuotaUpdate message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            QuotaUpdate.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.seq != null && $Object.hasOwnProperty.call(m, "seq") && m.seq !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.seq);
+                if (m.deviceId != null && $Object.hasOwnProperty.call(m, "deviceId") && m.deviceId !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.deviceId);
+                if (m.statusJson != null && $Object.hasOwnProperty.call(m, "statusJson") && m.statusJson !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.statusJson);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a QuotaUpdate message from the specified reader or buffer.
+             * @function decode
+             * @memberof edgemeter.v1.QuotaUpdate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {edgemeter.v1.QuotaUpdate & edgemeter.v1.QuotaUpdate.$Shape} QuotaUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            QuotaUpdate.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.edgemeter.v1.QuotaUpdate();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.seq = v;
+                            else
+                                delete m.seq;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.deviceId = v;
+                            else
+                                delete m.deviceId;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.statusJson = v;
+                            else
+                                delete m.statusJson;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Gets the type url for QuotaUpdate
+             * @function getTypeUrl
+             * @memberof edgemeter.v1.QuotaUpdate
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            QuotaUpdate.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/edgemeter.v1.QuotaUpdate";
+            };
+
+            return QuotaUpdate;
+        })();
+
         return v1;
     })();
 

@@ -93,6 +93,14 @@ export class IngestServer {
     }
   }
 
+  /**
+   * Serves another service on the same port, under the same TLS (QuotaService.Watch). Call
+   * before `listen`.
+   */
+  addService(definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) {
+    this.server.addService(definition, handlers);
+  }
+
   /** Binds and starts; returns the bound port (useful with port 0). */
   listen(
     address: string,
