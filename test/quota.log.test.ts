@@ -69,9 +69,9 @@ for (const target of dbTargets) {
       expect(read!.status.seq).not.toBe('999999');
     });
 
-    it.skipIf(target.driver !== 'pg')(
-      'concurrent appenders: a tailing reader never misses a committed row',
-      async () => {
+    // PGlite runs one connection, so appends cannot overlap there: this one is for the server.
+    if (target.driver === 'pg')
+      it('concurrent appenders: a tailing reader never misses a committed row', async () => {
         const start = await log.head();
         const writers = 6;
         const perWriter = 25;
@@ -104,7 +104,6 @@ for (const target of dbTargets) {
         // Everything committed was seen, once, in increasing order.
         expect(seen).toEqual(committed);
         expect([...seen].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))).toEqual(seen);
-      },
-    );
+      });
   });
 }
