@@ -55,7 +55,7 @@ export class Collector {
     });
     await outbox.open();
     this.outbox = outbox;
-    this.metrics.watchOutbox(outbox);
+    this.metrics.watchOutbox(outbox, config.bufferDir);
     const backlog = outbox.stats();
     logger.info(
       { dir: config.bufferDir, records: backlog.records, bytes: backlog.bytes },

@@ -52,6 +52,9 @@ export class Rater {
       this.deps.store ??
       (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
     this.store = store;
+    this.metrics.watchDatabase(store.capabilities, () =>
+      store instanceof SqlUsageStore ? store.sql.poolState?.() : undefined,
+    );
     await store.migrate();
     logger.info(
       { driver: store.capabilities.driver, timescale: store.capabilities.timescale },

@@ -1,6 +1,6 @@
 // SqlClient over a PostgreSQL (or TimescaleDB) server through a `pg.Pool`.
 import pg from 'pg';
-import type { QueryResult, SqlClient, StorageLogger } from './sql.ts';
+import type { PoolState, QueryResult, SqlClient, StorageLogger } from './sql.ts';
 import { isUnavailable } from './errors.ts';
 
 export interface PgClientOptions {
@@ -35,12 +35,14 @@ class PgTxClient implements SqlClient {
 
 export class PgSqlClient implements SqlClient {
   private readonly pool: pg.Pool;
+  private readonly max: number;
   private closed = false;
 
   constructor(connectionString: string, opts: PgClientOptions = {}) {
+    this.max = opts.poolSize ?? 10;
     this.pool = new pg.Pool({
       connectionString,
-      max: opts.poolSize ?? 10,
+      max: this.max,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       application_name: 'edgemeter-rater',
@@ -89,6 +91,11 @@ export class PgSqlClient implements SqlClient {
       // A connection in an unknown state must not go back to the pool.
       conn.release(broken);
     }
+  }
+
+  poolState(): PoolState {
+    const p = this.pool;
+    return { max: this.max, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount };
   }
 
   async close(): Promise<void> {
