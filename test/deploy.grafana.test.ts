@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { CollectorMetrics } from '../collector/metrics.ts';
 import { RaterMetrics } from '../rater/metrics.ts';
 import { openStore } from '../rater/storage/open.ts';
@@ -84,6 +85,26 @@ describe('Grafana: the metrics dashboard', () => {
       'edgemeter_rater_records_total',
     ])
       expect(used.has(name), name).toBe(true);
+  });
+});
+
+describe('Prometheus alert rules (deploy/prometheus/alerts.yaml)', () => {
+  it('name only metrics that collectors and raters export', async () => {
+    const exported = await exportedNames();
+    const file = new URL('../deploy/prometheus/alerts.yaml', import.meta.url).pathname;
+    const doc = parse(readFileSync(file, 'utf8')) as {
+      groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
+    };
+    const rules = doc.groups.flatMap((g) => g.rules);
+    expect(rules.length).toBeGreaterThanOrEqual(8);
+    for (const r of rules) {
+      const names = [...r.expr.matchAll(/\bedgemeter_[a-z0-9_]+/g)].map((m) => m[0]);
+      expect(names.length, r.alert).toBeGreaterThan(0);
+      expect(
+        names.filter((n) => !exported.has(n)),
+        r.alert,
+      ).toEqual([]);
+    }
   });
 });
 
