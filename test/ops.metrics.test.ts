@@ -2,7 +2,10 @@
 // the issue names must be there, and the ones a real publish should move do move: received,
 // accepted, rejected, outbox depth and age while the rater is down, forward errors and retries,
 // then batches, duplicates and conflicts once it is up.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { CollectorMetrics } from '../collector/metrics.ts';
+import { RaterMetrics } from '../rater/metrics.ts';
 import { silentLogger } from '../common/logger.ts';
 import { Collector } from '../collector/collector.ts';
 import { loadCollectorConfig } from '../collector/config.ts';
@@ -172,5 +175,29 @@ describe('metrics (/metrics on both programs)', () => {
     expect(r.value('edgemeter_rater_db_pool_max')).toBe(1);
     expect(r.value('edgemeter_rater_db_pool_connections', { state: 'idle' })).toBeUndefined();
     expect(r.value('edgemeter_rater_db_pool_waiting')).toBeUndefined();
+  });
+});
+
+describe('docs/operations.md', () => {
+  it('documents every metric of both registries, and no other', async () => {
+    const collector = new CollectorMetrics();
+    // Only the names matter: an empty outbox stands in for the real one.
+    collector.watchOutbox(
+      {
+        stats: () => ({ records: 0, bytes: 0, maxBytes: 1, deadLetters: 0 }),
+        oldest: async () => undefined,
+      },
+      '.',
+    );
+    const rater = new RaterMetrics();
+    rater.watchDatabase({ driver: 'pg', timescale: false }, () => undefined);
+    const exported = [
+      ...(await collector.registry.getMetricsAsJSON()),
+      ...(await rater.registry.getMetricsAsJSON()),
+    ].map((m) => m.name);
+    const doc = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+    const documented = [...doc.matchAll(/^\| `(edgemeter_[a-z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect(exported.filter((n) => !documented.includes(n))).toEqual([]);
+    expect(documented.filter((n) => !exported.includes(n as string))).toEqual([]);
   });
 });
