@@ -16,7 +16,7 @@ export class RaterMetrics {
     const registers = [this.registry];
     this.batches = new Counter({
       name: 'edgemeter_rater_batches_total',
-      help: 'Ingest batches by result (ok, error)',
+      help: 'Ingest batches by result (ok: committed; error: the transaction failed, the collector resends; refused: invalid as a whole, INVALID_ARGUMENT)',
       labelNames: ['result'],
       registers,
     });
@@ -39,7 +39,7 @@ export class RaterMetrics {
       registers,
     });
     // A series that appears only with its first event breaks rate() and alerts on it.
-    for (const result of ['ok', 'error']) this.batches.inc({ result }, 0);
+    for (const result of ['ok', 'error', 'refused']) this.batches.inc({ result }, 0);
     for (const result of RECORD_RESULTS) this.records.inc({ result }, 0);
     this.rejected.inc({ code: 'INVALID_RECORD' }, 0);
     if (opts.processMetrics)

@@ -67,7 +67,7 @@ export class Rater {
       logger,
       maxBatchRecords: this.config.maxBatchRecords,
     });
-    this.grpc = new IngestServer(service, logger);
+    this.grpc = new IngestServer(service, logger, this.metrics);
     this.grpcPort = await this.grpc.listen(this.config.grpcListen);
     logger.info({ address: this.config.grpcListen, port: this.grpcPort }, 'gRPC ingest listening');
 

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { CollectorMetrics } from '../collector/metrics.ts';
 import { RaterMetrics } from '../rater/metrics.ts';
 import { silentLogger } from '../common/logger.ts';
+import { status } from '@grpc/grpc-js';
 import { Collector } from '../collector/collector.ts';
+import { RaterClient } from '../collector/forward/client.ts';
 import { loadCollectorConfig } from '../collector/config.ts';
 import { loadRaterConfig } from '../rater/config.ts';
 import { Rater } from '../rater/rater.ts';
@@ -163,6 +165,16 @@ describe('metrics (/metrics on both programs)', () => {
       expect((idle ?? 0) + (busy ?? 0)).toBeLessThanOrEqual(10);
       expect(r.value('edgemeter_rater_db_pool_waiting', { driver: 'pg' })).toBe(0);
       expect(await usageTotals(rater, 'metrics-dev')).toEqual({ up: 300, down: 3000, records: 3 });
+
+      // A batch that is not an IngestBatchRequest at all is refused, and counted as such.
+      expect(r.value('edgemeter_rater_batches_total', { result: 'refused' })).toBe(0);
+      const client = new RaterClient(`127.0.0.1:${raterPort}`);
+      cleanup.push(async () => client.close());
+      await expect(client.send(Buffer.from([0xff, 0xff, 0xff]), 5000)).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+      });
+      const after = await scrape(rater.httpPort);
+      expect(after.value('edgemeter_rater_batches_total', { result: 'refused' })).toBe(1);
     },
   );
 

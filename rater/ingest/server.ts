@@ -13,6 +13,7 @@ import {
   type IngestBatchResponseMsg,
 } from '../../proto/index.ts';
 import { RaterError, isInternal, toGrpcError } from '../errors.ts';
+import type { RaterMetrics } from '../metrics.ts';
 import type { IngestService } from './service.ts';
 
 type Decoded = { ok: true; msg: IngestBatchRequestMsg } | { ok: false; error: string };
@@ -47,6 +48,7 @@ export class IngestServer {
   constructor(
     private readonly service: IngestService,
     private readonly logger: Logger,
+    private readonly metrics?: RaterMetrics,
   ) {
     this.server.addService(definition, {
       ingestBatch: (
@@ -71,6 +73,10 @@ export class IngestServer {
       callback(null, await this.service.ingest(req.msg));
     } catch (err) {
       const { code, details } = toGrpcError(err);
+      // Refused as a whole before any transaction (undecodable, bad ids, too many records);
+      // failures of the transaction itself are counted as `error` by the service.
+      if (err instanceof RaterError && err.code === 'INVALID_BATCH')
+        this.metrics?.batches.inc({ result: 'refused' });
       if (isInternal(err)) this.logger.error({ err: errorMessage(err) }, 'ingest failed');
       else this.logger.debug({ details }, 'ingest refused');
       callback({ code, details, name: 'IngestError', message: details });
