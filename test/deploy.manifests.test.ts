@@ -5,6 +5,7 @@
 // EDGEMETER_* variable the files set must be an option of the program it configures.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cp, mkdir, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -239,23 +240,55 @@ describe('deploy/container/Dockerfile', () => {
     }
   });
 
-  it('has an entry point and command that run a real subcommand', async () => {
-    const json = (kw: string) => {
-      const l = lines.find((x) => x.startsWith(`${kw} `));
-      return JSON.parse((l as string).slice(kw.length + 1)) as string[];
-    };
-    const argv = [...json('ENTRYPOINT'), ...json('CMD')];
-    expect(argv.slice(0, 2)).toEqual(['node', 'bin/edgemeter.js']);
-    const { stdout } = await run(process.execPath, [...argv.slice(1), '--help'], { cwd: REPO });
-    expect(stdout).toMatch(/Usage: edgemeter rater/);
-    // The image's defaults are valid option values.
-    const env = Object.fromEntries(
-      [...text.matchAll(/(EDGEMETER_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]),
-    ) as Record<string, string>;
-    expect(Object.keys(env).length).toBeGreaterThanOrEqual(2);
-    expect(unknownVariables(env, { ...raterOptions, ...collectorOptions } as OptionsShape)).toEqual(
-      [],
-    );
+  it('holds every file its command needs: the programs run from a copy of the image tree', async () => {
+    // Lay out what the runtime stage copies, as the image would hold it: the COPY lines of the
+    // last stage (sources from the context; node_modules from the deps stage, here the
+    // checkout's own). Then run the entry point there, so a source folder the image forgets
+    // (an import that is not copied) fails this test.
+    const dir = await tempDir('edgemeter-image-');
+    try {
+      const runtime = lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')));
+      const workdir = join(dir.path, runtime.find((l) => l.startsWith('WORKDIR '))?.slice(8) ?? '');
+      await mkdir(workdir, { recursive: true });
+      for (const l of runtime.filter((x) => x.startsWith('COPY '))) {
+        const words = l
+          .split(/\s+/)
+          .slice(1)
+          .filter((w) => !w.startsWith('--'));
+        const target = words.at(-1) as string;
+        const dest = join(workdir, target);
+        if (l.includes('--from=')) {
+          await symlink(join(REPO, 'node_modules'), dest);
+          continue;
+        }
+        for (const src of words.slice(0, -1))
+          await cp(join(REPO, src), target.endsWith('/') ? join(dest, src) : dest, {
+            recursive: true,
+          });
+      }
+      const json = (kw: string) => {
+        const l = runtime.find((x) => x.startsWith(`${kw} `));
+        return JSON.parse((l as string).slice(kw.length + 1)) as string[];
+      };
+      const argv = [...json('ENTRYPOINT'), ...json('CMD')];
+      expect(argv.slice(0, 2)).toEqual(['node', 'bin/edgemeter.js']);
+      for (const command of [argv.slice(2), ['collector'], ['demo']]) {
+        const { stdout } = await run(process.execPath, [argv[1] as string, ...command, '--help'], {
+          cwd: workdir,
+        });
+        expect(stdout).toContain(`Usage: edgemeter ${command[0]}`);
+      }
+      // The image's defaults are valid option values.
+      const env = Object.fromEntries(
+        [...text.matchAll(/(EDGEMETER_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]),
+      ) as Record<string, string>;
+      expect(Object.keys(env).length).toBeGreaterThanOrEqual(2);
+      expect(
+        unknownVariables(env, { ...raterOptions, ...collectorOptions } as OptionsShape),
+      ).toEqual([]);
+    } finally {
+      await dir.remove();
+    }
   });
 });
 
