@@ -17,6 +17,16 @@ import { parseRaterTarget } from '../collector/forward/target.ts';
 import { loadCollectorConfig } from '../collector/config.ts';
 import { ConfigError } from '../common/config.ts';
 import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
+import {
+  cleanupAfterAll,
+  device,
+  freePort as stackFreePort,
+  report,
+  settledTotals,
+  startCollector,
+  startRater,
+  tempDir,
+} from './helpers/stack.ts';
 
 const batchesOk = (r: EdgemeterProcess) =>
   metric(r, 'edgemeter_rater_batches_total', 'result="ok"');
@@ -66,6 +76,31 @@ describe('the rater option (EDGEMETER_RATER)', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems.join('\n')).toMatch(/^EDGEMETER_RATER: /);
     expect((err as ConfigError).problems.join('\n')).toMatch(reason);
+  });
+});
+
+describe('a dns: rater address', () => {
+  const cleanup = cleanupAfterAll();
+
+  it('delivers through every address the name resolves to that answers', async () => {
+    // localhost resolves to 127.0.0.1 (and often ::1, where nothing listens: round_robin skips
+    // an address it cannot connect to).
+    const port = await stackFreePort();
+    const rater = await startRater('embedded:memory', port);
+    cleanup.push(() => rater.close());
+    const dir = await tempDir();
+    cleanup.push(dir.remove);
+    const collector = await startCollector({
+      raterPort: port,
+      bufferDir: dir.path,
+      config: { rater: `dns:localhost:${port}` },
+    });
+    cleanup.push(() => collector.close());
+    const dev = await device(collector.mqttPort, 'dns-dev');
+    cleanup.push(() => dev.endAsync());
+    for (let seq = 1; seq <= 5; seq++)
+      await dev.publishAsync('usage/dns-dev', report(seq, 10, 100), { qos: 1 });
+    expect(await settledTotals(rater, 'dns-dev', 5)).toEqual({ up: 50, down: 500, records: 5 });
   });
 });
 
