@@ -9,6 +9,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Collector } from '../collector/collector.ts';
 import { loadCollectorConfig } from '../collector/config.ts';
+import { loadRaterConfig } from '../rater/config.ts';
+import { Rater } from '../rater/rater.ts';
 import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
 import {
   cleanupAfterAll,
@@ -81,12 +83,15 @@ describe('logs', () => {
 
   it('writes JSON lines for events, none per record, and honours the level', async () => {
     const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l));
-        done();
-      },
-    });
+    const raterLines: Array<Record<string, unknown>> = [];
+    const sinkInto = (into: Array<Record<string, unknown>>) =>
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          for (const l of chunk.toString().split('\n')) if (l) into.push(JSON.parse(l));
+          done();
+        },
+      });
+    const sink = sinkInto(lines);
     const dir = await tempDir();
     cleanup.push(dir.remove);
     const raterPort = await freePort();
@@ -110,9 +115,22 @@ describe('logs', () => {
       true,
     );
 
-    const rater = await startRater('embedded:memory', raterPort);
+    const raterConfig = loadRaterConfig({
+      env: {},
+      flags: {
+        db: 'embedded:memory',
+        grpcListen: `127.0.0.1:${raterPort}`,
+        httpListen: '127.0.0.1:0',
+      },
+    });
+    const raterLogger = pino({ level: 'info', base: { program: 'rater' } }, sinkInto(raterLines));
+    const rater = await new Rater(raterConfig, { logger: raterLogger }).start();
     cleanup.push(() => rater.close());
+    expect(raterLines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['database ready', 'gRPC ingest listening', 'HTTP API listening']),
+    );
     const atStart = lines.length;
+    const raterAtStart = raterLines.length;
     const dev = await device(collector.mqttPort, 'log-dev');
     cleanup.push(() => dev.endAsync());
     for (let seq = 1; seq <= 200; seq++)
@@ -125,6 +143,27 @@ describe('logs', () => {
     const during = lines.slice(atStart);
     expect(during.filter((l) => JSON.stringify(l).includes('log-dev'))).toEqual([]);
     expect(during.length).toBeLessThanOrEqual(2);
-    expect(lines.some((l) => l.level === 20)).toBe(false); // no debug lines at info
+    // The rater committed the batches without a line.
+    expect(raterLines.slice(raterAtStart)).toEqual([]);
+
+    // The level setting: at warn, a normal start writes nothing.
+    const quietLines: Array<Record<string, unknown>> = [];
+    const quietDir = await tempDir();
+    cleanup.push(quietDir.remove);
+    const quietConfig = loadCollectorConfig({
+      env: { EDGEMETER_LOG_LEVEL: 'warn' },
+      flags: {
+        mqttListen: '127.0.0.1:0',
+        httpListen: '127.0.0.1:0',
+        rater: `127.0.0.1:${raterPort}`,
+        bufferDir: quietDir.path,
+      },
+    });
+    expect(quietConfig.logLevel).toBe('warn');
+    const quiet = await new Collector(quietConfig, {
+      logger: pino({ level: quietConfig.logLevel }, sinkInto(quietLines)),
+    }).start();
+    await quiet.close();
+    expect(quietLines).toEqual([]);
   });
 });
