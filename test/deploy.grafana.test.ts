@@ -20,6 +20,8 @@ interface Target {
   datasource: { uid: string };
 }
 interface Panel {
+  id: number;
+  gridPos: { x: number; y: number; w: number; h: number };
   type: string;
   title: string;
   datasource?: { uid: string };
@@ -61,6 +63,21 @@ async function exportedNames(): Promise<Set<string>> {
   }
   return names;
 }
+
+describe('Grafana: both dashboards', () => {
+  it.each(['edgemeter-metrics.json', 'edgemeter-usage.json'])(
+    '%s has unique panel ids, fits the 24-column grid and names its data sources by uid',
+    (file) => {
+      const d = load(file);
+      const ids = d.panels.map((p) => p.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const p of d.panels) {
+        expect(p.gridPos.x + p.gridPos.w, p.title).toBeLessThanOrEqual(24);
+        if (p.type !== 'row') expect(p.datasource?.uid, p.title).toMatch(/^edgemeter-/);
+      }
+    },
+  );
+});
 
 describe('Grafana: the metrics dashboard', () => {
   const dash = load('edgemeter-metrics.json');
