@@ -145,15 +145,23 @@ describe('metrics (/metrics on both programs)', () => {
       expect(c.value('edgemeter_collector_outbox_oldest_age_seconds')).toBe(0);
       expect(c.value('edgemeter_collector_forward_batches_total')).toBeGreaterThanOrEqual(1);
       expect(c.value('edgemeter_collector_forward_batch_seconds_count')).toBeGreaterThanOrEqual(1);
-      expect(c.value('edgemeter_collector_forwarded_records_total', { result: 'accepted' })).toBe(
-        3,
+      // Delivery is at least once: a batch whose answer was lost is sent again and comes back as
+      // duplicates, so only the sum over verdicts is fixed on this side.
+      const verdicts = ['accepted', 'duplicate', 'conflict'].map(
+        (result) => c.value('edgemeter_collector_forwarded_records_total', { result }) ?? 0,
       );
+      expect(verdicts.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(5);
 
       const r = await scrape(rater.httpPort);
       expect(missing(r.families, RATER_METRICS)).toEqual([]);
       expect(r.value('edgemeter_rater_records_total', { result: 'accepted' })).toBe(3);
-      expect(r.value('edgemeter_rater_records_total', { result: 'duplicate' })).toBe(1);
-      expect(r.value('edgemeter_rater_records_total', { result: 'conflict' })).toBe(1);
+      // The database decides: exactly 3 new records; the resent and changed ones at least once.
+      expect(
+        r.value('edgemeter_rater_records_total', { result: 'duplicate' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect(
+        r.value('edgemeter_rater_records_total', { result: 'conflict' }),
+      ).toBeGreaterThanOrEqual(1);
       expect(r.value('edgemeter_rater_records_total', { result: 'rejected' })).toBe(0);
       expect(r.value('edgemeter_rater_batches_total', { result: 'ok' })).toBeGreaterThanOrEqual(1);
       expect(r.value('edgemeter_rater_ingest_transaction_seconds_count')).toBeGreaterThanOrEqual(1);
