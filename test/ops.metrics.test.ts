@@ -14,7 +14,7 @@ import { loadCollectorConfig } from '../collector/config.ts';
 import { loadRaterConfig } from '../rater/config.ts';
 import { Rater } from '../rater/rater.ts';
 import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
-import { scrape } from './helpers/prom.ts';
+import { scrape, type Scrape } from './helpers/prom.ts';
 import {
   cleanupAfterAll,
   device,
@@ -136,21 +136,23 @@ describe('metrics (/metrics on both programs)', () => {
       const rater = await startRater(db.url, raterPort);
       cleanup.push(() => rater.close());
 
-      await waitFor(
-        () => (collector.outboxStats().records === 0 ? true : undefined),
-        'the outbox to drain',
-      );
-      const c = await scrape(collector.httpPort);
-      expect(c.value('edgemeter_collector_outbox_records')).toBe(0);
+      // Delivered: the outbox is empty and the rater's verdicts on all 5 records are counted (the
+      // outbox drops acknowledged entries a moment before the forwarder counts the verdicts).
+      // Delivery is at least once: a batch whose answer was lost is sent again and comes back as
+      // duplicates, so only the sum over verdicts is fixed on this side.
+      const verdicts = (s: Scrape) =>
+        ['accepted', 'duplicate', 'conflict']
+          .map((result) => s.value('edgemeter_collector_forwarded_records_total', { result }) ?? 0)
+          .reduce((a, b) => a + b);
+      const c = await waitFor(async () => {
+        const s = await scrape(collector.httpPort);
+        return s.value('edgemeter_collector_outbox_records') === 0 && verdicts(s) >= 5
+          ? s
+          : undefined;
+      }, 'the outbox to drain and the verdicts to be counted');
       expect(c.value('edgemeter_collector_outbox_oldest_age_seconds')).toBe(0);
       expect(c.value('edgemeter_collector_forward_batches_total')).toBeGreaterThanOrEqual(1);
       expect(c.value('edgemeter_collector_forward_batch_seconds_count')).toBeGreaterThanOrEqual(1);
-      // Delivery is at least once: a batch whose answer was lost is sent again and comes back as
-      // duplicates, so only the sum over verdicts is fixed on this side.
-      const verdicts = ['accepted', 'duplicate', 'conflict'].map(
-        (result) => c.value('edgemeter_collector_forwarded_records_total', { result }) ?? 0,
-      );
-      expect(verdicts.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(5);
 
       const r = await scrape(rater.httpPort);
       expect(missing(r.families, RATER_METRICS)).toEqual([]);
