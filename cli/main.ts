@@ -17,6 +17,8 @@ import { registerUsageCommand } from './usage.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerConfigCommand } from './config-docs.ts';
 import { registerCollectorAdminCommands } from './collector-admin.ts';
+import { registerSecurityCommands } from './security.ts';
+import { registerAuditCommand } from './audit.ts';
 
 const program = new Command('edgemeter')
   .description('Usage metering and rating for IoT and telecom operators')
@@ -64,8 +66,10 @@ registerInvoicesCommand(program);
 registerPlansCommand(program);
 registerAccountsCommand(program);
 registerDevicesCommand(program);
+registerAuditCommand(program);
 registerConfigCommand(program);
 registerCollectorAdminCommands(program);
+registerSecurityCommands(program);
 
 try {
   await program.parseAsync(process.argv);

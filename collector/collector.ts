@@ -11,7 +11,10 @@ import { Forwarder, type BatchSender } from './forward/forwarder.ts';
 import { buildCollectorHttp } from './http/server.ts';
 import { CollectorMetrics } from './metrics.ts';
 import { Bridge } from './mqtt/bridge.ts';
-import { EmbeddedBroker } from './mqtt/broker.ts';
+import { DeviceAuth } from './auth/device-auth.ts';
+import { EmbeddedBroker, type TlsListenerOptions } from './mqtt/broker.ts';
+import { raterChannelOptions, raterCredentials } from './forward/tls.ts';
+import { mqttTlsMaterial } from './mqtt/tls.ts';
 import { Intake } from './mqtt/intake.ts';
 
 export interface CollectorDeps {
@@ -32,6 +35,7 @@ export class Collector {
   private bridge: Bridge | undefined;
   private http: FastifyInstance | undefined;
   mqttPort = 0;
+  mqttTlsPort = 0;
   httpPort = 0;
 
   constructor(
@@ -44,6 +48,13 @@ export class Collector {
   async start(): Promise<this> {
     const { config } = this;
     const { logger } = this.deps;
+    // Key material first: a bad path fails the start before anything is opened.
+    const credentials = raterCredentials(config);
+    const channelOptions = raterChannelOptions(config);
+    const mqttTls =
+      config.mqttTlsListen !== undefined && !config.mqttUpstream
+        ? mqttTlsMaterial(config)
+        : undefined;
     const outbox = new Outbox({
       dir: config.bufferDir,
       maxBytes: config.bufferMaxBytes,
@@ -63,7 +74,7 @@ export class Collector {
     );
 
     // Forwarding starts before devices are let in, so a backlog from a previous run drains first.
-    if (!this.deps.sender) this.client = new RaterClient(config.rater);
+    if (!this.deps.sender) this.client = new RaterClient(config.rater, credentials, channelOptions);
     const sender = this.deps.sender ?? (this.client as RaterClient);
     this.forwarder = new Forwarder(
       {
@@ -94,6 +105,11 @@ export class Collector {
     });
     const answerRejected = config.answerRejected;
     if (config.mqttUpstream) {
+      if (config.deviceCredentials !== undefined || config.mqttTlsListen !== undefined)
+        logger.warn(
+          'bridge mode: deviceCredentials and mqttTls* are ignored; the upstream broker ' +
+            'authenticates devices and must restrict each to usage/{its id} (docs/security.md)',
+        );
       this.bridge = new Bridge(
         {
           url: config.mqttUpstream,
@@ -105,9 +121,7 @@ export class Collector {
       );
       await this.bridge.start();
     } else {
-      this.broker = new EmbeddedBroker({ intake, logger, answerRejected });
-      const { host, port } = splitHostPort(config.mqttListen);
-      this.mqttPort = (await this.broker.listen(host, port)).port;
+      await this.startBroker(intake, mqttTls);
     }
 
     this.http = buildCollectorHttp(this, this.metrics);
@@ -119,6 +133,41 @@ export class Collector {
       'collector started',
     );
     return this;
+  }
+
+  /** The embedded broker: device authentication, then the plain and TLS listeners. */
+  private async startBroker(intake: Intake, tls: TlsListenerOptions | undefined): Promise<void> {
+    const { config } = this;
+    const { logger } = this.deps;
+    const auth = new DeviceAuth(
+      {
+        ...optional('credentialsFile', config.deviceCredentials),
+        clientCertificates: config.mqttTlsListen !== undefined && config.mqttTlsCa !== undefined,
+      },
+      logger,
+    );
+    await auth.start();
+    if (!auth.enabled)
+      logger.warn(
+        'DEVICES ARE NOT AUTHENTICATED: no deviceCredentials file and no mqttTlsCa, so any MQTT ' +
+          'client can publish usage for any device id. Fine in a lab; see docs/security.md.',
+      );
+    const broker = new EmbeddedBroker({
+      intake,
+      logger,
+      answerRejected: config.answerRejected,
+      auth,
+      metrics: this.metrics,
+    });
+    this.broker = broker;
+    if (config.mqttListen !== 'off') {
+      const { host, port } = splitHostPort(config.mqttListen);
+      this.mqttPort = (await broker.listen(host, port)).port;
+    }
+    if (config.mqttTlsListen !== undefined && tls !== undefined) {
+      const { host, port } = splitHostPort(config.mqttTlsListen);
+      this.mqttTlsPort = (await broker.listenTls(host, port, tls)).port;
+    }
   }
 
   get mode(): 'embedded' | 'bridge' {

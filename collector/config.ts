@@ -9,6 +9,8 @@ import {
   loadConfig,
   logLevel,
   option,
+  optionalHostPort,
+  hostPortOrOff,
   type ConfigOf,
   type LoadInput,
 } from '../common/config.ts';
@@ -35,9 +37,29 @@ export const collectorOptions = {
       arg: '<id>',
     },
   ),
-  mqttListen: option(hostPort('0.0.0.0:1883'), {
-    doc: 'Address of the embedded MQTT broker devices publish to. Ignored in bridge mode.',
+  mqttListen: option(hostPortOrOff('0.0.0.0:1883'), {
+    doc: 'Address of the embedded MQTT broker devices publish to (plain TCP), or off to serve MQTT over TLS only (mqttTlsListen). Ignored in bridge mode.',
+    arg: '<host:port|off>',
+  }),
+  mqttTlsListen: option(optionalHostPort(), {
+    doc: 'Address of the embedded broker’s MQTT-over-TLS listener, e.g. 0.0.0.0:8883. Needs mqttTlsCert and mqttTlsKey.',
     arg: '<host:port>',
+  }),
+  mqttTlsCert: option(z.string().min(1).optional(), {
+    doc: 'PEM certificate (chain) of the MQTT TLS listener.',
+    arg: '<file>',
+  }),
+  mqttTlsKey: option(z.string().min(1).optional(), {
+    doc: 'PEM private key of the MQTT TLS listener.',
+    arg: '<file>',
+  }),
+  mqttTlsCa: option(z.string().min(1).optional(), {
+    doc: 'PEM CA certificate(s) for device client certificates on the TLS listener: a device whose certificate chains to it is authenticated as the certificate’s CN (its device id); an untrusted certificate is refused. Devices without a certificate may still use deviceCredentials.',
+    arg: '<file>',
+  }),
+  deviceCredentials: option(z.string().min(1).optional(), {
+    doc: 'File of device credentials (deviceId:scrypt-hash lines, managed with `edgemeter credentials`). When set, or when mqttTlsCa is, devices must authenticate (MQTT user name = device id, password = its secret) and may publish only to their own usage/{id} topics. Reread when it changes. Unset: devices are not authenticated (lab use; logged as a warning at start-up). Ignored in bridge mode: there the upstream broker authenticates (docs/security.md).',
+    arg: '<file>',
   }),
   mqttUpstream: option(z.string().url('must be a URL such as mqtt://127.0.0.1:1883').optional(), {
     doc: 'Bridge mode: subscribe to this existing broker (mqtt://host:port) instead of running an embedded one.',
@@ -71,6 +93,22 @@ export const collectorOptions = {
       arg: '<address>',
     },
   ),
+  raterTlsCa: option(z.string().min(1).optional(), {
+    doc: 'PEM CA certificate(s) that signed the rater’s certificate. Set: batches go over TLS and the rater’s certificate is verified. Unset: plaintext gRPC (loopback or a trusted network only).',
+    arg: '<file>',
+  }),
+  raterTlsCert: option(z.string().min(1).optional(), {
+    doc: 'PEM client certificate of this collector for mutual TLS; its CN must equal collectorId (the rater checks). Needs raterTlsKey and raterTlsCa.',
+    arg: '<file>',
+  }),
+  raterTlsKey: option(z.string().min(1).optional(), {
+    doc: 'PEM private key of raterTlsCert.',
+    arg: '<file>',
+  }),
+  raterTlsServerName: option(z.string().min(1).optional(), {
+    doc: 'Name to verify in the rater’s certificate, when it differs from the host in rater (e.g. connecting by IP address).',
+    arg: '<name>',
+  }),
   bufferDir: option(z.string().min(1).default('./data/collector'), {
     doc: 'Directory of the LevelDB outbox and dead-letter store.',
     arg: '<dir>',

@@ -41,7 +41,7 @@ export const COLLECTOR_ERRORS = {
   },
   NOT_AUTHORIZED: {
     answer: 'refuse',
-    doc: 'The client may not publish to this topic (e.g. usage/{id}/rejected is the collector’s).',
+    doc: 'The client may not publish to this topic: usage/{id}/rejected is the collector’s, and with authentication on a device publishes only to its own usage/{id} and usage/{id}/pb.',
   },
   BUFFER_FULL: {
     answer: 'refuse',

@@ -21,6 +21,8 @@ export class CollectorMetrics {
   readonly recordsAccepted: Counter;
   readonly recordsRejected: Counter<'code'>;
   readonly publishesRefused: Counter<'code'>;
+  readonly authFailures: Counter<'reason'>;
+  readonly subscribesRefused: Counter;
   readonly recordsDropped: Counter<'reason'>;
   readonly recordsClockSkewed: Counter<'direction'>;
   readonly batchesSent: Counter;
@@ -57,6 +59,17 @@ export class CollectorMetrics {
       name: 'edgemeter_collector_publishes_refused_total',
       help: 'Publishes refused without PUBACK, by reason code',
       labelNames: ['code'],
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'edgemeter_collector_auth_failures_total',
+      help: 'MQTT connections refused by device authentication, by reason (unknown_device, bad_secret, no_credentials, bad_certificate, name_mismatch)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.subscribesRefused = new Counter({
+      name: 'edgemeter_collector_subscribes_refused_total',
+      help: 'MQTT subscriptions refused because the topic is not the device’s own',
       registers,
     });
     this.recordsDropped = new Counter({

@@ -13,6 +13,11 @@ export interface OptionMeta {
   doc: string;
   /** Placeholder shown in help, e.g. `<bytes>`. */
   arg?: string;
+  /**
+   * The value is a secret (API keys): problems with it never quote the value, and the docs
+   * never show one.
+   */
+  secret?: boolean;
 }
 
 export interface Option<S extends z.ZodType = z.ZodType> extends OptionMeta {
@@ -97,7 +102,8 @@ export function loadConfig<O extends OptionsShape>(options: O, input: LoadInput 
     }
     const where = describeSource(key, source[key] ?? 'default', file);
     for (const issue of result.error.issues) {
-      const given = raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
+      const given =
+        raw[key] === undefined || opt.secret ? '' : ` (got ${JSON.stringify(raw[key])})`;
       problems.push(`${where}: ${issue.message}${given}`);
     }
   }
@@ -147,13 +153,18 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
 // ---- Reusable option types. Environment values and flags arrive as strings, so each coerces. ----
 
 /** A `host:port` listen or connect address. `[::1]:50051` style IPv6 is accepted. */
-export const hostPort = (def: string) =>
+const HOST_PORT_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+const HOST_PORT_MSG = 'must be host:port, e.g. 127.0.0.1:50051';
+
+export const hostPort = (def: string) => z.string().regex(HOST_PORT_RE, HOST_PORT_MSG).default(def);
+
+export const optionalHostPort = () => z.string().regex(HOST_PORT_RE, HOST_PORT_MSG).optional();
+
+/** A listen address that may be switched off. */
+export const hostPortOrOff = (def: string) =>
   z
     .string()
-    .regex(
-      /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
-      'must be host:port, e.g. 127.0.0.1:50051',
-    )
+    .regex(new RegExp(`${HOST_PORT_RE.source}|^off$`), `${HOST_PORT_MSG}, or off`)
     .default(def);
 
 const INT_RE = /^\s*-?\d+\s*$/;
@@ -215,8 +226,11 @@ export function optionsTable(options: OptionsShape): string {
   ];
   for (const [key, opt] of Object.entries(options)) {
     const parsed = opt.schema.safeParse(undefined);
-    const def =
-      parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : '(none)';
+    const def = opt.secret
+      ? '(none; secret)'
+      : parsed.success && parsed.data !== undefined
+        ? `\`${String(parsed.data)}\``
+        : '(none)';
     rows.push(
       `| \`${key}\` | \`${envName(key)}\` | \`${flagName(key)}\` | ${def} | ${opt.doc.replace(/\|/g, '\\|')} |`,
     );

@@ -11,12 +11,13 @@ export class RaterMetrics {
   readonly records: Counter<'result'>;
   readonly rejected: Counter<'code'>;
   readonly txSeconds: Histogram;
+  readonly httpRefused: Counter<'code'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.batches = new Counter({
       name: 'edgemeter_rater_batches_total',
-      help: 'Ingest batches by result (ok: committed; error: the transaction failed, the collector resends; refused: invalid as a whole, INVALID_ARGUMENT)',
+      help: 'Ingest batches by result (ok: committed; error: the transaction failed, the collector resends; refused: refused as a whole before any transaction, e.g. INVALID_ARGUMENT)',
       labelNames: ['result'],
       registers,
     });
@@ -36,6 +37,13 @@ export class RaterMetrics {
       name: 'edgemeter_rater_ingest_transaction_seconds',
       help: 'Duration of one batch transaction',
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    // By error code only: never a key, key id or client address in a label.
+    this.httpRefused = new Counter({
+      name: 'edgemeter_rater_http_refused_total',
+      help: 'HTTP requests refused before their handler, by code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED)',
+      labelNames: ['code'],
       registers,
     });
     // A series that appears only with its first event breaks rate() and alerts on it.

@@ -1,7 +1,6 @@
 // The billing-team commands as users run them: `node bin/edgemeter.js …` in a child process
 // against a started rater (embedded database, clock fixed at 2026-03-10T12:00Z), checking
 // output and exit status: 0 on success, 1 when the rater refuses, 2 for usage mistakes.
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Decimal } from 'decimal.js';
@@ -11,13 +10,8 @@ import { loadRaterConfig } from '../rater/config.ts';
 import { Rater } from '../rater/rater.ts';
 import type { Invoice } from '../rater/rating/types.ts';
 import { ingestEvery5m, NOW, samplePlanYaml } from './helpers/billing.ts';
+import { runCli } from './helpers/cli.ts';
 import { freePort, tempDir } from './helpers/stack.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const BAD_PLAN = `plan: broken
 currency: EURO
@@ -34,17 +28,7 @@ describe('edgemeter billing commands', () => {
   let apiUrl: string;
   let dir: { path: string; remove: () => Promise<void> };
 
-  /** Runs the CLI asynchronously: the rater answering it lives in this process. */
-  const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['bin/edgemeter.js', ...args],
-        { env: { ...process.env, EDGEMETER_API_URL: '', EDGEMETER_CONFIG: '', ...env } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const cli = runCli;
   const withApi = (args: string[]) => cli([...args, '--api-url', apiUrl]);
 
   beforeAll(async () => {

@@ -3,7 +3,6 @@
 // restart the collector detects it by its checksum, quarantines it with a reason, and delivers
 // every other record. Operators see the quarantine and the dead letters over HTTP and with
 // `edgemeter quarantine` / `edgemeter dead-letters`.
-import { execFile } from 'node:child_process';
 import { ClassicLevel } from 'classic-level';
 import { describe, expect, it } from 'vitest';
 import { OUTBOX_PREFIX, prefixRange } from '../collector/buffer/codec.ts';
@@ -19,24 +18,9 @@ import {
   usageTotals,
   waitFor,
 } from './helpers/stack.ts';
+import { runCli } from './helpers/cli.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `node bin/edgemeter.js …` in a child process, as an operator runs it. */
-const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/edgemeter.js', ...args],
-      { env: { ...process.env, EDGEMETER_COLLECTOR_URL: '', EDGEMETER_CONFIG: '', ...env } },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+const cli = runCli;
 
 interface Listed {
   seq: string;

@@ -14,6 +14,8 @@ import { freePort, killAllChildren, waitFor, type EdgemeterProcess } from '../ch
 import { PROFILES } from '../chaos/profiles.ts';
 import { runScenario, type ScenarioResult } from '../chaos/stage.ts';
 import { parseRaterTarget } from '../collector/forward/target.ts';
+import { raterChannelOptions } from '../collector/forward/tls.ts';
+import { TlsConfigError } from '../common/tls.ts';
 import { loadCollectorConfig } from '../collector/config.ts';
 import { ConfigError } from '../common/config.ts';
 import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
@@ -76,6 +78,23 @@ describe('the rater option (EDGEMETER_RATER)', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems.join('\n')).toMatch(/^EDGEMETER_RATER: /);
     expect((err as ConfigError).problems.join('\n')).toMatch(reason);
+  });
+});
+
+describe('TLS towards a list of raters', () => {
+  it('needs the name the rater certificates carry (grpc-js would verify the first IP)', () => {
+    const list = {
+      rater: '10.0.0.1:50051,10.0.0.2:50051',
+      raterTlsCa: '/etc/edgemeter/ca.pem',
+      raterTlsServerName: undefined,
+    };
+    expect(() => raterChannelOptions(list)).toThrow(TlsConfigError);
+    expect(() => raterChannelOptions(list)).toThrow(/raterTlsServerName is needed/);
+    expect(raterChannelOptions({ ...list, raterTlsServerName: 'rater.internal' })).toEqual({
+      'grpc.ssl_target_name_override': 'rater.internal',
+    });
+    // One address or a dns: name: the host is the name to verify, as before.
+    expect(raterChannelOptions({ ...list, rater: 'dns:raters.internal:50051' })).toEqual({});
   });
 });
 

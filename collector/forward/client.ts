@@ -35,9 +35,11 @@ export class RaterClient {
   constructor(
     address: string,
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    options: grpc.ChannelOptions = {},
   ) {
     const { target, serviceConfig } = parseRaterTarget(address);
     this.client = new grpc.Client(target, credentials, {
+      ...options,
       // Several raters: round_robin keeps a connection to each and sends each call to the next
       // ready one; a rater that is down is skipped until it reconnects (pick_first, the
       // default, would send everything to the first address that answers).

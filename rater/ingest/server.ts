@@ -12,6 +12,7 @@ import {
   type IngestBatchRequestMsg,
   type IngestBatchResponseMsg,
 } from '../../proto/index.ts';
+import { commonName } from '../../common/tls.ts';
 import { RaterError, isInternal, toGrpcError } from '../errors.ts';
 import type { RaterMetrics } from '../metrics.ts';
 import type { IngestService } from './service.ts';
@@ -39,6 +40,13 @@ const definition = {
   },
 } satisfies grpc.ServiceDefinition;
 
+export interface IngestServerOptions {
+  /** Mutual TLS: every batch's collector_id must be the CN of the client certificate. */
+  mutualTls?: boolean;
+  /** Counts batches refused as a whole (edgemeter_rater_batches_total{result="refused"}). */
+  metrics?: RaterMetrics;
+}
+
 export class IngestServer {
   private readonly server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_BATCH_MESSAGE_BYTES,
@@ -48,20 +56,21 @@ export class IngestServer {
   constructor(
     private readonly service: IngestService,
     private readonly logger: Logger,
-    private readonly metrics?: RaterMetrics,
+    private readonly opts: IngestServerOptions = {},
   ) {
     this.server.addService(definition, {
       ingestBatch: (
         call: grpc.ServerUnaryCall<Decoded, IngestBatchResponseMsg>,
         callback: grpc.sendUnaryData<IngestBatchResponseMsg>,
       ) => {
-        void this.handle(call.request, callback);
+        void this.handle(call.request, peerCommonName(call), callback);
       },
     });
   }
 
   private async handle(
     req: Decoded,
+    peer: string | undefined,
     callback: grpc.sendUnaryData<IngestBatchResponseMsg>,
   ): Promise<void> {
     try {
@@ -70,14 +79,26 @@ export class IngestServer {
           'INVALID_BATCH',
           `request is not an edgemeter.v1.IngestBatchRequest: ${req.error}`,
         );
+      // The certificate is the collector's identity; the id in the batch must not claim another.
+      if (this.opts.mutualTls && req.msg.collectorId !== peer)
+        throw new RaterError(
+          'COLLECTOR_MISMATCH',
+          `collector_id "${req.msg.collectorId ?? ''}" is not the CN of the client certificate ("${peer ?? ''}")`,
+        );
       callback(null, await this.service.ingest(req.msg));
     } catch (err) {
       const { code, details } = toGrpcError(err);
-      // Refused as a whole before any transaction (undecodable, bad ids, too many records);
-      // failures of the transaction itself are counted as `error` by the service.
-      if (err instanceof RaterError && err.code === 'INVALID_BATCH')
-        this.metrics?.batches.inc({ result: 'refused' });
+      // Refused as a whole before any transaction (undecodable, bad ids, too many records, or a
+      // collector id that is not its certificate's); failures of the transaction itself are
+      // counted as `error` by the service.
+      if (
+        err instanceof RaterError &&
+        (err.code === 'INVALID_BATCH' || err.code === 'COLLECTOR_MISMATCH')
+      )
+        this.opts.metrics?.batches.inc({ result: 'refused' });
       if (isInternal(err)) this.logger.error({ err: errorMessage(err) }, 'ingest failed');
+      else if (err instanceof RaterError && err.code === 'COLLECTOR_MISMATCH')
+        this.logger.warn({ details }, 'batch refused');
       else this.logger.debug({ details }, 'ingest refused');
       callback({ code, details, name: 'IngestError', message: details });
     }
@@ -108,4 +129,9 @@ export class IngestServer {
       });
     });
   }
+}
+
+/** CN of the verified client certificate (mutual TLS), if the call came with one. */
+function peerCommonName(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+  return commonName(call.getAuthContext().sslPeerCertificate?.subject);
 }
