@@ -108,6 +108,14 @@ describe('deploy/k8s', () => {
       ),
     ) as Record<string, string>;
     expect(() => loads(plain, raterOptions)).not.toThrow();
+    // The TLS files come from a mounted Secret, and the API is reachable by the probes: keys set.
+    const mounts = (c.volumeMounts as Array<{ mountPath: string }>).map((m) => m.mountPath);
+    for (const [k, v] of Object.entries(env).filter(([k]) => /^EDGEMETER_GRPC_TLS_/.test(k)))
+      expect(
+        mounts.some((m) => v.startsWith(`${m}/`)),
+        `${k}=${v}`,
+      ).toBe(true);
+    expect(env).toHaveProperty('EDGEMETER_API_KEYS');
     const secret = of('Secret')[0] as K8sDoc & { stringData: { url: string } };
     expect(() => loads({ EDGEMETER_DB: secret.stringData.url }, raterOptions)).not.toThrow();
 
