@@ -230,6 +230,8 @@ export interface CollectorSpec {
   collectorId?: string;
   mqttPort: number;
   raterPort: number;
+  /** Any EDGEMETER_RATER value (a list, dns:name:port); replaces 127.0.0.1:raterPort. */
+  rater?: string;
   bufferDir: string;
 }
 
@@ -245,7 +247,7 @@ export async function collectorProcess(
       EDGEMETER_COLLECTOR_ID: spec.collectorId ?? spec.name,
       EDGEMETER_MQTT_LISTEN: `127.0.0.1:${spec.mqttPort}`,
       EDGEMETER_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
-      EDGEMETER_RATER: `127.0.0.1:${spec.raterPort}`,
+      EDGEMETER_RATER: spec.rater ?? `127.0.0.1:${spec.raterPort}`,
       EDGEMETER_BUFFER_DIR: spec.bufferDir,
       // The production retry ceiling (30 s) would make every scenario wait out its backoff after
       // a fault; the chaos run checks totals, so it retries at most once a second.

@@ -91,9 +91,10 @@ export class Stage {
     return proc;
   }
 
+  /** `rater`: a loopback port, or an EDGEMETER_RATER value such as a list of addresses. */
   async collector(
     name: string,
-    raterPort: number,
+    rater: number | string,
     opts: { bufferDir?: string; collectorId?: string } = {},
   ): Promise<EdgemeterProcess> {
     const proc = await collectorProcess(
@@ -101,7 +102,7 @@ export class Stage {
         name: `${this.prefix}-${name}`,
         ...(opts.collectorId ? { collectorId: `${this.prefix}-${opts.collectorId}` } : {}),
         mqttPort: await freePort(),
-        raterPort,
+        ...(typeof rater === 'number' ? { raterPort: rater } : { raterPort: 0, rater }),
         bufferDir: opts.bufferDir ?? (await this.dir(name)),
       },
       this.env.logDir,

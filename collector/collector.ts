@@ -58,6 +58,7 @@ export class Collector {
     const { logger } = this.deps;
     // Key material first: a bad path fails the start before anything is opened.
     const credentials = raterCredentials(config);
+    const channelOptions = raterChannelOptions(config);
     const mqttTls =
       config.mqttTlsListen !== undefined && !config.mqttUpstream
         ? mqttTlsMaterial(config)
@@ -73,7 +74,7 @@ export class Collector {
     });
     await outbox.open();
     this.outbox = outbox;
-    this.metrics.watchOutbox(outbox);
+    this.metrics.watchOutbox(outbox, config.bufferDir);
     const backlog = outbox.stats();
     logger.info(
       { dir: config.bufferDir, records: backlog.records, bytes: backlog.bytes },
@@ -81,8 +82,7 @@ export class Collector {
     );
 
     // Forwarding starts before devices are let in, so a backlog from a previous run drains first.
-    if (!this.deps.sender)
-      this.client = new RaterClient(config.rater, credentials, raterChannelOptions(config));
+    if (!this.deps.sender) this.client = new RaterClient(config.rater, credentials, channelOptions);
     const sender = this.deps.sender ?? (this.client as RaterClient);
     this.forwarder = new Forwarder(
       {

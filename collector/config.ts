@@ -15,6 +15,7 @@ import {
   type LoadInput,
 } from '../common/config.ts';
 import { DEVICE_ID_RE } from '../common/usage.ts';
+import { parseRaterTarget } from './forward/target.ts';
 import { DEFAULT_CLOCK_SKEW } from './mqtt/clock-skew.ts';
 
 const KiB = 1024;
@@ -76,10 +77,22 @@ export const collectorOptions = {
     doc: 'Password for the upstream broker.',
     arg: '<secret>',
   }),
-  rater: option(hostPort('127.0.0.1:50051'), {
-    doc: 'gRPC address of the rater to forward to.',
-    arg: '<host:port>',
-  }),
+  rater: option(
+    z
+      .string()
+      .default('127.0.0.1:50051')
+      .superRefine((v, ctx) => {
+        try {
+          parseRaterTarget(v);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
+    {
+      doc: 'gRPC address of the rater: host:port; or several raters, with batches spread over them round-robin (a rater that is down is skipped): a comma-separated list of IP address:port, or dns:name:port for every address a DNS name resolves to (e.g. a Kubernetes headless Service). See docs/scaling.md.',
+      arg: '<address>',
+    },
+  ),
   raterTlsCa: option(z.string().min(1).optional(), {
     doc: 'PEM CA certificate(s) that signed the rater’s certificate. Set: batches go over TLS and the rater’s certificate is verified. Unset: plaintext gRPC (loopback or a trusted network only).',
     arg: '<file>',

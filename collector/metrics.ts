@@ -1,9 +1,18 @@
 // The collector's Prometheus metrics, on a registry of its own (no module-global default
 // registry, so several collectors can live in one process, as in tests and the demo).
+import { statfs } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface OutboxGaugeSource {
-  stats(): { records: number; bytes: number; deadLetters: number; quarantined?: number };
+  stats(): {
+    records: number;
+    bytes: number;
+    maxBytes: number;
+    deadLetters: number;
+    quarantined?: number;
+  };
+  /** The oldest unsent record and its receive time (collector/buffer/outbox.ts). */
+  oldest(): Promise<{ receivedMs?: number } | undefined>;
 }
 
 export class CollectorMetrics {
@@ -127,9 +136,40 @@ export class CollectorMetrics {
     });
   }
 
-  /** Outbox depth is read from the outbox when scraped rather than tracked twice. */
-  watchOutbox(outbox: OutboxGaugeSource): void {
+  /**
+   * Outbox depth is read from the outbox when scraped rather than tracked twice; the age of the
+   * oldest record (one LevelDB point read) and the free disk space (one statfs) likewise.
+   */
+  watchOutbox(outbox: OutboxGaugeSource, dir: string, now: () => number = Date.now): void {
     const registers = [this.registry];
+    new Gauge({
+      name: 'edgemeter_collector_outbox_max_bytes',
+      help: 'The outbox cap (bufferMaxBytes); outbox_bytes / outbox_max_bytes is how full it is',
+      registers,
+      collect() {
+        this.set(outbox.stats().maxBytes);
+      },
+    });
+    new Gauge({
+      name: 'edgemeter_collector_outbox_oldest_age_seconds',
+      help: 'Age of the oldest record not yet acknowledged by the rater (receive time to now); 0 when the outbox is empty',
+      registers,
+      async collect() {
+        const oldest = await outbox.oldest().catch(() => undefined);
+        const ms = oldest?.receivedMs;
+        this.set(ms === undefined ? 0 : Math.max(0, now() - ms) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'edgemeter_collector_disk_free_bytes',
+      help: 'Free bytes (for unprivileged users) on the file system of bufferDir; not exported when it cannot be read',
+      registers,
+      async collect() {
+        this.reset();
+        const s = await statfs(dir).catch(() => undefined);
+        if (s) this.set(Number(s.bavail) * Number(s.bsize));
+      },
+    });
     new Gauge({
       name: 'edgemeter_collector_outbox_records',
       help: 'Records waiting in the outbox',

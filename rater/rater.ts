@@ -71,6 +71,9 @@ export class Rater {
       this.deps.store ??
       (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
     this.store = store;
+    this.metrics.watchDatabase(store.capabilities, () =>
+      store instanceof SqlUsageStore ? store.sql.poolState?.() : undefined,
+    );
     await store.migrate();
     logger.info(
       { driver: store.capabilities.driver, timescale: store.capabilities.timescale },
@@ -83,7 +86,10 @@ export class Rater {
       logger,
       maxBatchRecords: this.config.maxBatchRecords,
     });
-    this.grpc = new IngestServer(service, logger, { mutualTls: exposure.mutual });
+    this.grpc = new IngestServer(service, logger, {
+      mutualTls: exposure.mutual,
+      metrics: this.metrics,
+    });
     const quotaLog = this.quotaLogFor(store);
     this.quotas = quotaLog;
     this.quotaStream = new QuotaStream(

@@ -10,6 +10,7 @@ import {
   MAX_BATCH_MESSAGE_BYTES,
   type IngestBatchResponseMsg,
 } from '../../proto/index.ts';
+import { parseRaterTarget } from './target.ts';
 
 const TAG_COLLECTOR_ID = (1 << 3) | 2;
 const TAG_BATCH_ID = (2 << 3) | 2;
@@ -30,13 +31,19 @@ export interface SendResult {
 export class RaterClient {
   private readonly client: grpc.Client;
 
+  /** `address` is the collector's `rater` option: host:port, a list, or dns:name:port. */
   constructor(
     address: string,
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
     options: grpc.ChannelOptions = {},
   ) {
-    this.client = new grpc.Client(address, credentials, {
+    const { target, serviceConfig } = parseRaterTarget(address);
+    this.client = new grpc.Client(target, credentials, {
       ...options,
+      // Several raters: round_robin keeps a connection to each and sends each call to the next
+      // ready one; a rater that is down is skipped until it reconnects (pick_first, the
+      // default, would send everything to the first address that answers).
+      ...(serviceConfig ? { 'grpc.service_config': serviceConfig } : {}),
       'grpc.max_send_message_length': MAX_BATCH_MESSAGE_BYTES,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,

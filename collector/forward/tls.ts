@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { readPem, requireTogether, TlsConfigError } from '../../common/tls.ts';
 import type { CollectorConfig } from '../config.ts';
+import { parseRaterTarget } from './target.ts';
 
 export function raterCredentials(
   config: Pick<CollectorConfig, 'raterTlsCa' | 'raterTlsCert' | 'raterTlsKey'>,
@@ -23,8 +24,18 @@ export function raterCredentials(
 
 /** Channel options that go with the credentials (the name to verify, when overridden). */
 export function raterChannelOptions(
-  config: Pick<CollectorConfig, 'raterTlsServerName'>,
+  config: Pick<CollectorConfig, 'raterTlsServerName' | 'raterTlsCa' | 'rater'>,
 ): grpc.ChannelOptions {
+  // With a list of raters, grpc-js takes the first address as the name to verify, so TLS would
+  // check every rater's certificate against one IP address: name the certificates' host.
+  if (
+    config.raterTlsCa !== undefined &&
+    config.raterTlsServerName === undefined &&
+    parseRaterTarget(config.rater).addresses > 1
+  )
+    throw new TlsConfigError(
+      'raterTlsServerName is needed with TLS and a list of raters: the name every rater certificate carries',
+    );
   return config.raterTlsServerName === undefined
     ? {}
     : { 'grpc.ssl_target_name_override': config.raterTlsServerName };

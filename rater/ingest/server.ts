@@ -14,6 +14,7 @@ import {
 } from '../../proto/index.ts';
 import { commonName } from '../../common/tls.ts';
 import { RaterError, isInternal, toGrpcError } from '../errors.ts';
+import type { RaterMetrics } from '../metrics.ts';
 import type { IngestService } from './service.ts';
 
 type Decoded = { ok: true; msg: IngestBatchRequestMsg } | { ok: false; error: string };
@@ -42,6 +43,8 @@ const definition = {
 export interface IngestServerOptions {
   /** Mutual TLS: every batch's collector_id must be the CN of the client certificate. */
   mutualTls?: boolean;
+  /** Counts batches refused as a whole (edgemeter_rater_batches_total{result="refused"}). */
+  metrics?: RaterMetrics;
 }
 
 export class IngestServer {
@@ -85,6 +88,14 @@ export class IngestServer {
       callback(null, await this.service.ingest(req.msg));
     } catch (err) {
       const { code, details } = toGrpcError(err);
+      // Refused as a whole before any transaction (undecodable, bad ids, too many records, or a
+      // collector id that is not its certificate's); failures of the transaction itself are
+      // counted as `error` by the service.
+      if (
+        err instanceof RaterError &&
+        (err.code === 'INVALID_BATCH' || err.code === 'COLLECTOR_MISMATCH')
+      )
+        this.opts.metrics?.batches.inc({ result: 'refused' });
       if (isInternal(err)) this.logger.error({ err: errorMessage(err) }, 'ingest failed');
       else if (err instanceof RaterError && err.code === 'COLLECTOR_MISMATCH')
         this.logger.warn({ details }, 'batch refused');

@@ -1,6 +1,6 @@
 // SqlClient over a PostgreSQL (or TimescaleDB) server through a `pg.Pool`.
 import pg from 'pg';
-import type { QueryResult, SqlClient, StorageLogger } from './sql.ts';
+import type { PoolState, QueryResult, SqlClient, StorageLogger } from './sql.ts';
 import { isUnavailable } from './errors.ts';
 
 export interface PgClientOptions {
@@ -95,6 +95,11 @@ export class PgSqlClient implements SqlClient {
       // A connection in an unknown state must not go back to the pool.
       conn.release(broken);
     }
+  }
+
+  poolState(): PoolState {
+    const p = this.pool;
+    return { max: this.max, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount };
   }
 
   async close(): Promise<void> {

@@ -29,6 +29,18 @@ export interface SqlClient {
   spareConnections?(): number;
   /** Releases the connection pool / embedded database. Idempotent. */
   close(): Promise<void>;
+  /** The connection pool right now, for metrics; absent for a driver without a pool (PGlite). */
+  poolState?(): PoolState;
+}
+
+export interface PoolState {
+  /** The most connections the pool opens. */
+  max: number;
+  /** Open connections, and those of them idle. */
+  total: number;
+  idle: number;
+  /** Queries and transactions waiting for a connection. */
+  waiting: number;
 }
 
 export type Driver = 'pg' | 'pglite';
