@@ -132,8 +132,9 @@ export function aggregateRollups(records: readonly StoredRecordInput[]): RollupR
             up: BigInt(r.up),
             down: BigInt(r.down),
           });
+    let last: RollupRow | undefined;
     if (shares === undefined) {
-      const last = row(r, dk, end);
+      last = row(r, dk, end);
       last.up = addBytes(last.up, r.up);
       last.down = addBytes(last.down, r.down);
     } else
@@ -141,9 +142,10 @@ export function aggregateRollups(records: readonly StoredRecordInput[]): RollupR
         const b = row(r, dk, s.bucketMs);
         b.up = addBytes(b.up, s.up);
         b.down = addBytes(b.down, s.down);
+        if (s.last) last = b;
       }
     // The record count and every meter go to the end bucket (rollup.ts).
-    const last = row(r, dk, end);
+    last ??= row(r, dk, end);
     last.records += 1;
     if (isEmpty(r.meters)) continue;
     for (const [name, v] of Object.entries(r.meters)) {

@@ -173,18 +173,37 @@ function rollupColumns(rows: readonly RollupRow[]): string[] {
   ];
 }
 
-/** Runs inside the caller's transaction; all-or-nothing with it. */
-export async function ingestInTx(tx: SqlClient, batch: IngestBatchInput): Promise<IngestOutcome> {
-  const { unique, repeats } = splitBatch(batch.records);
-  if (unique.length === 0) return { accepted: 0, duplicates: 0, conflicts: 0 };
+/** Everything about a batch that needs no database, worked out before its transaction opens. */
+export interface IngestPlan {
+  batch: IngestBatchInput;
+  unique: StoredRecordInput[];
+  repeats: StoredRecordInput[];
+  params: unknown[];
+}
 
-  const params = [
-    ...inputColumns(unique),
-    batch.collectorId,
-    batch.batchId,
-    unique.length,
-    ...rollupColumns(aggregateRollups(unique)),
-  ];
+/**
+ * Pure and CPU-bound: kept out of the transaction, so that a transaction's round trips never
+ * wait for this work (or another batch's) on the event loop while it holds its locks.
+ */
+export function planIngest(batch: IngestBatchInput): IngestPlan {
+  const { unique, repeats } = splitBatch(batch.records);
+  const params =
+    unique.length === 0
+      ? []
+      : [
+          ...inputColumns(unique),
+          batch.collectorId,
+          batch.batchId,
+          unique.length,
+          ...rollupColumns(aggregateRollups(unique)),
+        ];
+  return { batch, unique, repeats, params };
+}
+
+/** Runs inside the caller's transaction; all-or-nothing with it. */
+export async function ingestInTx(tx: SqlClient, plan: IngestPlan): Promise<IngestOutcome> {
+  const { batch, unique, repeats, params } = plan;
+  if (unique.length === 0) return { accepted: 0, duplicates: 0, conflicts: 0 };
   await tx.exec('SAVEPOINT edgemeter_ingest');
   try {
     await tx.query(INGEST_NEW, params);
