@@ -71,6 +71,7 @@ export class Collector {
         maxRecords: config.batchMaxRecords,
         maxBytes: config.batchMaxBytes,
         lingerMs: config.batchLingerMs,
+        maxInFlight: config.forwardMaxInFlight,
         deadlineMs: config.forwardDeadlineMs,
         retryInitialMs: config.retryInitialMs,
         retryMaxMs: config.retryMaxMs,

@@ -106,6 +106,10 @@ export const collectorOptions = {
     doc: 'How long the forwarder waits for a batch to fill before sending a partial one, in ms.',
     arg: '<ms>',
   }),
+  forwardMaxInFlight: option(integer(4, 1, 64), {
+    doc: 'Most batches sent to the rater and not yet answered at once (the rater dedupes, so order does not matter; entries leave the outbox only when their own batch is acknowledged).',
+    arg: '<n>',
+  }),
   forwardDeadlineMs: option(integer(15_000, 100, 600_000), {
     doc: 'Deadline of one batch request to the rater, in ms.',
     arg: '<ms>',
