@@ -93,8 +93,9 @@ const run: Benchmark = async ({ quick, log }) => {
     log(`footprint: ${n} records backlogged in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await fleet.close();
     fleet = undefined;
-    // Let the ingest's garbage settle: RSS of a collector holding the backlog, not publishing.
-    await new Promise((r) => setTimeout(r, 3000));
+    // RSS of a collector holding the backlog, not publishing: after its idle collection
+    // (gcWhenIdleMs, 5 s by default) has given the burst's garbage back.
+    await new Promise((r) => setTimeout(r, 7000));
     const held = await memory(pidOf(collector));
     m.rssMb = held.rssMb;
     m.hwmMb = held.hwmMb;

@@ -13,6 +13,7 @@ import { CollectorMetrics } from './metrics.ts';
 import { Bridge } from './mqtt/bridge.ts';
 import { EmbeddedBroker } from './mqtt/broker.ts';
 import { Intake } from './mqtt/intake.ts';
+import { IdleGc, fullGc } from './memory.ts';
 
 export interface CollectorDeps {
   logger: Logger;
@@ -31,6 +32,7 @@ export class Collector {
   private broker: EmbeddedBroker | undefined;
   private bridge: Bridge | undefined;
   private http: FastifyInstance | undefined;
+  private idleGc: IdleGc | undefined;
   mqttPort = 0;
   httpPort = 0;
 
@@ -56,6 +58,11 @@ export class Collector {
     await outbox.open();
     this.outbox = outbox;
     this.metrics.watchOutbox(outbox);
+    if (config.gcWhenIdleMs > 0) {
+      const idleGc = new IdleGc({ idleMs: config.gcWhenIdleMs, gc: fullGc() });
+      outbox.onAppend(() => idleGc.noteBusy());
+      this.idleGc = idleGc;
+    }
     const backlog = outbox.stats();
     logger.info(
       { dir: config.bufferDir, records: backlog.records, bytes: backlog.bytes },
@@ -76,7 +83,13 @@ export class Collector {
         retryInitialMs: config.retryInitialMs,
         retryMaxMs: config.retryMaxMs,
       },
-      { source: outbox, sender, logger, metrics: this.metrics },
+      {
+        source: outbox,
+        sender,
+        logger,
+        metrics: this.metrics,
+        onSettled: () => this.idleGc?.noteBusy(),
+      },
     );
     this.forwarder.start();
 
@@ -204,6 +217,7 @@ export class Collector {
     await this.forwarder?.stop();
     this.client?.close();
     await this.outbox?.close();
+    this.idleGc?.stop();
   }
 }
 

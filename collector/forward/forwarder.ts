@@ -51,6 +51,8 @@ export interface ForwarderDeps {
   logger: Logger;
   metrics: CollectorMetrics;
   random?: () => number;
+  /** Called after each batch was settled (acked or dead-lettered). */
+  onSettled?: () => void;
 }
 
 /** Codes where resending the same batch cannot help; the batch is split to find the bad record. */
@@ -226,6 +228,7 @@ export class Forwarder {
       );
     }
     await source.ack(entries);
+    this.deps.onSettled?.();
     metrics.batchesSent.inc();
     metrics.recordsForwarded.inc({ result: 'accepted' }, res.accepted ?? 0);
     metrics.recordsForwarded.inc({ result: 'duplicate' }, res.duplicates ?? 0);
