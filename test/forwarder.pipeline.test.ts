@@ -68,9 +68,15 @@ class HeldSender implements BatchSender {
   }
 }
 
-async function setup(maxInFlight: number, records: number) {
+async function setup(maxInFlight: number, records: number, failAcks = 0) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'edgemeter-forwarder-'));
-  const outbox = new Outbox({ dir: path.join(dir, 'outbox'), logger: { warn: () => {} } });
+  const outbox = new Outbox({
+    dir: path.join(dir, 'outbox'),
+    logger: { warn: () => {} },
+    beforeWrite: (kind) => {
+      if (kind === 'ack' && failAcks-- > 0) throw new Error('injected ack failure');
+    },
+  });
   await outbox.open();
   await outbox.append(Array.from({ length: records }, (_, i) => record(i + 1)));
   const sender = new HeldSender();
@@ -129,6 +135,18 @@ describe('Forwarder with several batches in flight', () => {
     await eventually(() => outbox.stats().records === 0, 'the outbox to drain');
     expect(outbox.stats()).toMatchObject({ acked: 30 });
     expect(sender.sent).toHaveLength(3);
+  });
+
+  it('sends a batch again when its ack failed, though nothing new is appended', async () => {
+    // Two batches of three slots: the loop is waiting for appends when the ack fails.
+    const { outbox, sender } = await setup(3, 20, 1);
+    await sender.until(2);
+    (sender.sent[0] as Sent).answer(); // its ack fails: the entries stay
+    (sender.sent[1] as Sent).answer();
+    await sender.until(3);
+    expect(sender.sent[2]?.batchId).toBe('gw-1:1-10');
+    (sender.sent[2] as Sent).answer();
+    await eventually(() => outbox.stats().records === 0, 'the outbox to drain');
   });
 
   it('with maxInFlight 1 waits for each answer before the next batch', async () => {

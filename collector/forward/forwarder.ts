@@ -64,6 +64,8 @@ export class Forwarder {
   private connected = true;
   /** The first local failure of a batch in flight, handled by run(). */
   private failure: unknown;
+  /** Aborted to wake the loop from waiting for appends (a batch in flight failed locally). */
+  private wake: AbortController | undefined;
   /** Records of the batches in flight (still counted in the outbox's stats). */
   private inFlightRecords = 0;
 
@@ -107,6 +109,8 @@ export class Forwarder {
         const delivery = this.deliver(entries)
           .catch((err: unknown) => {
             this.failure ??= err;
+            // The loop may be waiting for appends that never come: its entries must be re-read.
+            this.wake?.abort();
           })
           .finally(() => {
             this.inFlightRecords -= entries.length;
@@ -140,8 +144,19 @@ export class Forwarder {
   /** The next batch to send (empty when stopping). */
   private async next(): Promise<ForwardEntry[]> {
     const { source } = this.deps;
-    await source.waitForAppend(this.abort.signal);
-    if (this.stopped) return [];
+    // Woken by new entries, by stop(), or by a failed batch (not AbortSignal.any: in Node 20 it
+    // keeps every signal derived from a long-lived one alive, one per batch here).
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    this.wake = wake;
+    try {
+      await source.waitForAppend(wake.signal);
+    } finally {
+      this.wake = undefined;
+      this.abort.signal.removeEventListener('abort', stop);
+    }
+    if (this.stopped || this.failure !== undefined) return [];
     // Small batches cost a round trip each: give a trickle of records a moment to gather,
     // unless a full batch is already waiting.
     const unsent = source.stats().records - this.inFlightRecords;
