@@ -142,7 +142,7 @@ async function runOnce(spec: RunSpec, tag: string, log: (l: string) => void): Pr
 }
 
 const e2e: Benchmark = async ({ quick, log }) => {
-  const sustainMs = quick ? 10_000 : 30_000;
+  const sustainMs = quick ? 6_000 : 30_000;
   const devices = quick ? 50 : 100;
   const runs: RunResult[] = [];
   const byDriver: Record<string, { full: RunResult; half: RunResult }> = {};
