@@ -31,13 +31,13 @@ const INPUT = `
          received_ms)`;
 
 // clock_skew_ms = ts − received_at: the device clock against the collector's (migration 003).
-const STORE_CLAIMED = `
+const storeRecords = (from: string) => `
   INSERT INTO usage_records (device_id, record_key, ts, start_ts, up, down, meters, dims,
                              received_at, content_hash, clock_skew_ms, collector_id, batch_id)
   SELECT i.device_id, i.record_key, ${ts('i.end_ms')}, ${ts('i.start_ms')}, i.up, i.down,
          i.meters, i.dims, ${ts('i.received_ms')}, i.content_hash, i.end_ms - i.received_ms,
          $11::text, $12::text
-  FROM input i JOIN claimed c USING (device_id, record_key)`;
+  FROM ${from}`;
 
 // Meter sums merge key by key; jsonb numbers are exact numerics, so the sums stay exact.
 const upsertRollups = (first: number, where = '') => `
@@ -77,7 +77,7 @@ const INGEST = `
     ON CONFLICT DO NOTHING
     RETURNING device_id, record_key
   ),
-  stored AS (${STORE_CLAIMED}),
+  stored AS (${storeRecords('input i JOIN claimed c USING (device_id, record_key)')}),
   rolled AS (${upsertRollups(14, 'WHERE (SELECT count(*) FROM claimed) = $13')})
   SELECT count(*)::int AS claimed,
          CASE WHEN count(*) < $13 THEN array_agg(device_id) END AS devices,
@@ -93,7 +93,7 @@ const INGEST_NEW = `
     SELECT device_id, record_key, content_hash, ${ts('end_ms')} FROM input
     RETURNING 1
   ),
-  stored AS (${STORE_CLAIMED.replace('JOIN claimed c USING (device_id, record_key)', '')}),
+  stored AS (${storeRecords('input i')}),
   rolled AS (${upsertRollups(14, 'WHERE (SELECT count(*) FROM keys) = $13')})
   SELECT 1`;
 
