@@ -127,7 +127,11 @@ export class EdgemeterProcess {
       Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEMETER_')),
     );
     const log = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, [join(REPO, 'bin/edgemeter.js'), this.command], {
+    // EDGEMETER_PROFILE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): node flags for the
+    // programs under test only, to profile them in a benchmark (NODE_OPTIONS refuses --cpu-prof).
+    const nodeArgs = process.env.EDGEMETER_PROFILE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const args = [...nodeArgs, join(REPO, 'bin/edgemeter.js'), this.command];
+    const child = spawn(process.execPath, args, {
       cwd: REPO,
       env: { ...base, EDGEMETER_LOG_LEVEL: 'warn', ...this.env },
       stdio: ['ignore', log, log],
@@ -166,6 +170,8 @@ export class EdgemeterProcess {
   /** Kills it for good: a scenario that outlived its time limit cannot start it again. */
   async retire(): Promise<void> {
     this.retired = true;
+    // A profiled program writes its profile only when it exits by itself.
+    if (process.env.EDGEMETER_PROFILE_ARGS) await this.stop();
     await this.kill();
   }
 

@@ -20,6 +20,7 @@ import { QuotaKeeper, type QuotaPublisher } from './quota/keeper.ts';
 import { QuotaStore } from './quota/store.ts';
 import { QuotaWatch } from './quota/watch.ts';
 import path from 'node:path';
+import { IdleGc, fullGc } from './memory.ts';
 
 export interface CollectorDeps {
   logger: Logger;
@@ -42,6 +43,7 @@ export class Collector {
   private quotaWatch: QuotaWatch | undefined;
   /** Quota enforcement (docs/quotas.md); undefined with quotaWatch off. */
   quota: QuotaKeeper | undefined;
+  private idleGc: IdleGc | undefined;
   mqttPort = 0;
   mqttTlsPort = 0;
   httpPort = 0;
@@ -75,6 +77,11 @@ export class Collector {
     await outbox.open();
     this.outbox = outbox;
     this.metrics.watchOutbox(outbox, config.bufferDir);
+    if (config.gcWhenIdleMs > 0) {
+      const idleGc = new IdleGc({ idleMs: config.gcWhenIdleMs, gc: fullGc() });
+      outbox.onAppend(() => idleGc.noteBusy());
+      this.idleGc = idleGc;
+    }
     const backlog = outbox.stats();
     logger.info(
       { dir: config.bufferDir, records: backlog.records, bytes: backlog.bytes },
@@ -90,11 +97,18 @@ export class Collector {
         maxRecords: config.batchMaxRecords,
         maxBytes: config.batchMaxBytes,
         lingerMs: config.batchLingerMs,
+        maxInFlight: config.forwardMaxInFlight,
         deadlineMs: config.forwardDeadlineMs,
         retryInitialMs: config.retryInitialMs,
         retryMaxMs: config.retryMaxMs,
       },
-      { source: outbox, sender, logger, metrics: this.metrics },
+      {
+        source: outbox,
+        sender,
+        logger,
+        metrics: this.metrics,
+        onSettled: () => this.idleGc?.noteBusy(),
+      },
     );
     this.forwarder.start();
 
@@ -299,6 +313,7 @@ export class Collector {
     await this.forwarder?.stop();
     this.client?.close();
     await this.outbox?.close();
+    this.idleGc?.stop();
   }
 }
 

@@ -157,6 +157,14 @@ export const collectorOptions = {
     doc: 'How long the forwarder waits for a batch to fill before sending a partial one, in ms.',
     arg: '<ms>',
   }),
+  gcWhenIdleMs: option(integer(5_000, 0, 3_600_000), {
+    doc: 'After a burst of publishes or forwarding, run one full garbage collection once the collector has been quiet this long, in ms, so it gives the memory back (V8 does not collect while idle); 0 turns it off.',
+    arg: '<ms>',
+  }),
+  forwardMaxInFlight: option(integer(4, 1, 64), {
+    doc: 'Most batches sent to the rater and not yet answered at once (the rater dedupes, so order does not matter; entries leave the outbox only when their own batch is acknowledged).',
+    arg: '<n>',
+  }),
   forwardDeadlineMs: option(integer(15_000, 100, 600_000), {
     doc: 'Deadline of one batch request to the rater, in ms.',
     arg: '<ms>',

@@ -2,9 +2,12 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import type { UsageRecord } from '../common/usage.ts';
+import { createHash } from 'node:crypto';
 import { contentHash } from '../rater/storage/fingerprint.ts';
+import { intArray, textArray } from '../rater/storage/pg-array.ts';
 import {
   MeterSum,
+  addBytes,
   aggregateRollups,
   dimsKey,
   metersJson,
@@ -36,6 +39,47 @@ describe('contentHash', () => {
     for (const change of changes) {
       expect(contentHash({ ...base, ...change })).not.toBe(h);
     }
+  });
+
+  it('keeps its stored format: sha256 of the canonical JSON, with or without meters and dims', () => {
+    // Stored hashes must stay comparable with new ones (a change needs a migration).
+    const reference = (r: UsageRecord) => {
+      const sorted = (o: Record<string, unknown>) =>
+        Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const text = JSON.stringify([
+        'edgemeter.usage.v1',
+        r.startMs ?? null,
+        r.endMs,
+        r.up,
+        r.down,
+        sorted(r.meters),
+        sorted(r.dims),
+      ]);
+      return createHash('sha256').update(text).digest('hex');
+    };
+    const plain = rec('d1', 1, { startMs: undefined, endMs: 1_714_557_660_000, up: 0, down: 7 });
+    expect(contentHash(plain)).toBe(
+      createHash('sha256')
+        .update('["edgemeter.usage.v1",null,1714557660000,0,7,[],[]]')
+        .digest('hex'),
+    );
+    fc.assert(
+      fc.property(
+        fc.option(fc.nat(), { nil: undefined }),
+        fc.nat(),
+        fc.nat(),
+        fc.boolean(),
+        (start, up, down, extras) => {
+          const r = rec('d', 1, {
+            startMs: start,
+            up,
+            down,
+            ...(extras ? { meters: { sms: 1.5 }, dims: { zone: 'eu' } } : {}),
+          });
+          expect(contentHash(r)).toBe(reference(r));
+        },
+      ),
+    );
   });
 
   it('is a function of content only (property)', () => {
@@ -82,13 +126,29 @@ describe('batch planning', () => {
       rec('d1', 2, { endMs: t, up: 3, down: 0, meters: { sms: 0.2 }, dims: { zone: 'eu' } }),
       rec('d1', 3, { endMs: t, up: 4, down: 0 }),
     ]);
-    expect(rows.map((r) => [r.deviceId, r.dimsKey, r.up, r.records, metersJson(r.meters)])).toEqual(
-      [
-        ['d1', '', 4n, 1, '{}'],
-        ['d1', '[["zone","eu"]]', 5n, 2, '{"sms":0.3}'],
-        ['d2', '', 1n, 1, '{}'],
-      ],
+    // Byte sums are numbers while safe and bigints beyond; compare them exactly either way.
+    const up = (r: (typeof rows)[number]) => BigInt(r.up);
+    expect(
+      rows.map((r) => [r.deviceId, r.dimsKey, up(r), r.records, metersJson(r.meters)]),
+    ).toEqual([
+      ['d1', '', 4n, 1, '{}'],
+      ['d1', '[["zone","eu"]]', 5n, 2, '{"sms":0.3}'],
+      ['d2', '', 1n, 1, '{}'],
+    ]);
+  });
+
+  it('addBytes stays exact past 2^53', () => {
+    expect(addBytes(1, 2)).toBe(3);
+    expect(addBytes(Number.MAX_SAFE_INTEGER, 2)).toBe(9007199254740993n);
+    expect(addBytes(9007199254740993n, 1)).toBe(9007199254740994n);
+  });
+
+  it('builds PostgreSQL array literals with every element quoted and escaped', () => {
+    expect(textArray(['a', 'b"c', 'd\\e', '', null, 'NULL', '{x,y}'])).toBe(
+      '{"a","b\\"c","d\\\\e","",NULL,"NULL","{x,y}"}',
     );
+    expect(intArray([1, null, 9007199254740993n, 0])).toBe('{1,NULL,9007199254740993,0}');
+    expect(textArray([])).toBe('{}');
   });
 
   it('MeterSum is exact for fractions, huge and tiny values and past 2^53', () => {

@@ -167,6 +167,54 @@ for (const target of dbTargets) {
       expect((await store.listConflicts()).length).toBeGreaterThanOrEqual(1);
     });
 
+    it('a batch mixing stored and new keys stores and rolls up only the new records', async () => {
+      const dev = 'dev-mixed';
+      const t = utc('2024-05-01T10:01:00Z');
+      const old = rec(dev, 1, { endMs: t, up: 1, down: 1 });
+      await store.ingest(batch([old]));
+      const outcome = await store.ingest(
+        batch([
+          old,
+          rec(dev, 1, { endMs: t, up: 50, down: 1 }), // conflict with the stored one
+          rec(dev, 2, { endMs: t, up: 10, down: 10 }),
+          rec(dev, 3, { endMs: t + 300_000, up: 100, down: 100, meters: { sms: 2 } }),
+        ]),
+      );
+      expect(outcome).toEqual({ accepted: 2, duplicates: 1, conflicts: 1 });
+      expect(await fiveMin(dev)).toEqual([
+        { startMs: utc('2024-05-01T10:00:00Z'), up: 11, down: 11, records: 2, meters: {} },
+        {
+          startMs: utc('2024-05-01T10:05:00Z'),
+          up: 100,
+          down: 100,
+          records: 1,
+          meters: { sms: '2' },
+        },
+      ]);
+      expect(await store.listConflicts(dev)).toHaveLength(1);
+    });
+
+    it('keeps text with quotes, backslashes, commas and braces exact', async () => {
+      const dev = 'dev-text';
+      const odd = 'a"b\\c,{d} NULL';
+      const r1 = rec(dev, 1, { boot: odd, dims: { zone: odd } });
+      const r2 = { ...rec(dev, 0), seq: undefined, id: `NULL`, key: 'i:NULL' };
+      expect(await store.ingest(batch([r1, r2]))).toEqual({
+        accepted: 2,
+        duplicates: 0,
+        conflicts: 0,
+      });
+      const { rows } = await store.sql.query<{ record_key: string; dims: unknown }>(
+        `SELECT record_key, dims FROM usage_records WHERE device_id = $1 ORDER BY record_key`,
+        [dev],
+      );
+      expect(rows).toEqual([
+        { record_key: 'i:NULL', dims: {} },
+        { record_key: `s:${odd}:1`, dims: { zone: odd } },
+      ]);
+      expect(await store.ingest(batch([r1, r2]))).toMatchObject({ accepted: 0, duplicates: 2 });
+    });
+
     it('dedupes inside one batch: first occurrence wins', async () => {
       const dev = 'dev-inbatch';
       const a = rec(dev, 1, { up: 1, down: 1 });

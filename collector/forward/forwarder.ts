@@ -2,6 +2,11 @@
 // rater acknowledged them (the rater acknowledges only after its transaction committed).
 // Delivery is at-least-once: a crash between the rater's commit and our delete resends the batch,
 // and the rater's per-record dedupe keys make that harmless.
+//
+// Several batches are in flight at once (`maxInFlight`): with one, the collector waited for each
+// store transaction, and a backlog drained at one batch per transaction time. Each batch is
+// settled on its own answer, so acks may arrive out of order; the outbox deletes exactly the
+// entries of the acknowledged batch.
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -33,6 +38,8 @@ export interface ForwarderOptions {
   maxRecords: number;
   maxBytes: number;
   lingerMs: number;
+  /** Batches sent and not yet settled, at most. Default 1. */
+  maxInFlight?: number;
   deadlineMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
@@ -44,6 +51,8 @@ export interface ForwarderDeps {
   logger: Logger;
   metrics: CollectorMetrics;
   random?: () => number;
+  /** Called after each batch was settled (acked or dead-lettered). */
+  onSettled?: () => void;
 }
 
 /** Codes where resending the same batch cannot help; the batch is split to find the bad record. */
@@ -53,6 +62,12 @@ export class Forwarder {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private connected = true;
+  /** The first local failure of a batch in flight, handled by run(). */
+  private failure: unknown;
+  /** Aborted to wake the loop from waiting for appends (a batch in flight failed locally). */
+  private wake: AbortController | undefined;
+  /** Records of the batches in flight (still counted in the outbox's stats). */
+  private inFlightRecords = 0;
 
   constructor(
     private readonly opts: ForwarderOptions,
@@ -76,14 +91,38 @@ export class Forwarder {
   }
 
   private async run(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    const limit = Math.max(1, this.opts.maxInFlight ?? 1);
     for (let failures = 0; !this.stopped;) {
       try {
-        await this.step();
+        while (inFlight.size >= limit) await Promise.race(inFlight);
+        // A batch that failed to settle locally: let the others finish, then rewind (below).
+        const failed = this.failure;
+        if (failed !== undefined) {
+          await Promise.allSettled(inFlight);
+          this.failure = undefined;
+          throw failed;
+        }
+        const entries = await this.next();
+        if (entries.length === 0) continue;
+        this.inFlightRecords += entries.length;
+        const delivery = this.deliver(entries)
+          .catch((err: unknown) => {
+            this.failure ??= err;
+            // The loop may be waiting for appends that never come: its entries must be re-read.
+            this.wake?.abort();
+          })
+          .finally(() => {
+            this.inFlightRecords -= entries.length;
+            inFlight.delete(delivery);
+          });
+        inFlight.add(delivery);
         failures = 0;
       } catch (err) {
         // A local failure (reading the outbox, acking, dead-lettering): the entries are still on
         // disk, so rewind to the first unacknowledged one and try again later. Never give up:
         // the collector keeps accepting publishes and they must eventually leave.
+        await Promise.allSettled(inFlight);
         failures++;
         const delay = backoffDelay(
           failures,
@@ -99,21 +138,34 @@ export class Forwarder {
         await this.sleep(delay);
       }
     }
+    await Promise.allSettled(inFlight);
   }
 
-  private async step(): Promise<void> {
+  /** The next batch to send (empty when stopping). */
+  private async next(): Promise<ForwardEntry[]> {
     const { source } = this.deps;
-    await source.waitForAppend(this.abort.signal);
-    if (this.stopped) return;
+    // Woken by new entries, by stop(), or by a failed batch (not AbortSignal.any: in Node 20 it
+    // keeps every signal derived from a long-lived one alive, one per batch here).
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    this.wake = wake;
+    try {
+      await source.waitForAppend(wake.signal);
+    } finally {
+      this.wake = undefined;
+      this.abort.signal.removeEventListener('abort', stop);
+    }
+    if (this.stopped || this.failure !== undefined) return [];
     // Small batches cost a round trip each: give a trickle of records a moment to gather,
     // unless a full batch is already waiting.
-    if (this.opts.lingerMs > 0 && source.stats().records < this.opts.maxRecords)
+    const unsent = source.stats().records - this.inFlightRecords;
+    if (this.opts.lingerMs > 0 && unsent < this.opts.maxRecords)
       await this.sleep(this.opts.lingerMs);
-    const entries = await source.readBatch({
+    return source.readBatch({
       maxRecords: this.opts.maxRecords,
       maxBytes: this.opts.maxBytes,
     });
-    if (entries.length > 0) await this.deliver(entries);
   }
 
   /** Sends until acknowledged (or the forwarder stops), then acks or dead-letters every entry. */
@@ -191,6 +243,7 @@ export class Forwarder {
       );
     }
     await source.ack(entries);
+    this.deps.onSettled?.();
     metrics.batchesSent.inc();
     metrics.recordsForwarded.inc({ result: 'accepted' }, res.accepted ?? 0);
     metrics.recordsForwarded.inc({ result: 'duplicate' }, res.duplicates ?? 0);

@@ -2,7 +2,7 @@
 // rollup sums. No I/O, so the SQL side (ingest.ts) stays a handful of array statements.
 import { Decimal } from 'decimal.js';
 import type { StoredRecordInput } from './store.ts';
-import { splitInterval } from './rollup.ts';
+import { bucketOf, splitInterval } from './rollup.ts';
 
 // Meter values are JS doubles; their exact decimal sums can need a few hundred digits (1e300 +
 // 1e-300), far beyond decimal.js's default 20 significant digits, which would round silently.
@@ -36,8 +36,27 @@ export const idOf = (r: { deviceId: string; key: string }): string => `${r.devic
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+function isEmpty(o: object | undefined): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/**
+ * A byte sum, exact: a number while it is a safe integer (a float sum of two safe integers is
+ * exact whenever the true sum is one), a bigint beyond.
+ */
+export type Bytes = number | bigint;
+export function addBytes(a: Bytes, b: Bytes): Bytes {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const sum = a + b;
+    if (Number.isSafeInteger(sum)) return sum;
+  }
+  return BigInt(a) + BigInt(b);
+}
+
 /** Canonical dimension-set key: '' for no dims, else JSON of the entries sorted by name. */
 export function dimsKey(dims: Record<string, string> | undefined): string {
+  if (isEmpty(dims)) return '';
   const entries = Object.entries(dims ?? {});
   if (entries.length === 0) return '';
   return JSON.stringify(entries.sort(([a], [b]) => cmp(a, b)));
@@ -69,8 +88,8 @@ export interface RollupRow {
   dimsKey: string;
   dims: Record<string, string>;
   bucketMs: number;
-  up: bigint;
-  down: bigint;
+  up: Bytes;
+  down: Bytes;
   records: number;
   meters: Map<string, MeterSum>;
 }
@@ -82,39 +101,57 @@ export interface RollupRow {
  */
 export function aggregateRollups(records: readonly StoredRecordInput[]): RollupRow[] {
   const rows = new Map<string, RollupRow>();
+  const row = (r: StoredRecordInput, dk: string, bucketMs: number): RollupRow => {
+    const id = `${r.deviceId}\u0000${dk}\u0000${bucketMs}`;
+    let out = rows.get(id);
+    if (!out) {
+      out = {
+        deviceId: r.deviceId,
+        dimsKey: dk,
+        dims: r.dims ?? {},
+        bucketMs,
+        up: 0,
+        down: 0,
+        records: 0,
+        meters: new Map(),
+      };
+      rows.set(id, out);
+    }
+    return out;
+  };
   for (const r of records) {
     const dk = dimsKey(r.dims);
-    const shares = splitInterval({
-      startMs: r.startMs,
-      endMs: r.endMs,
-      up: BigInt(r.up),
-      down: BigInt(r.down),
-    });
-    for (const s of shares) {
-      const id = `${r.deviceId}\u0000${dk}\u0000${s.bucketMs}`;
-      let row = rows.get(id);
-      if (!row) {
-        row = {
-          deviceId: r.deviceId,
-          dimsKey: dk,
-          dims: r.dims ?? {},
-          bucketMs: s.bucketMs,
-          up: 0n,
-          down: 0n,
-          records: 0,
-          meters: new Map(),
-        };
-        rows.set(id, row);
+    const end = bucketOf(r.endMs - 1);
+    // Most records fit one bucket: no split, no bigint.
+    const shares =
+      r.startMs === undefined || r.startMs === null || bucketOf(r.startMs) === end
+        ? undefined
+        : splitInterval({
+            startMs: r.startMs,
+            endMs: r.endMs,
+            up: BigInt(r.up),
+            down: BigInt(r.down),
+          });
+    let last: RollupRow | undefined;
+    if (shares === undefined) {
+      last = row(r, dk, end);
+      last.up = addBytes(last.up, r.up);
+      last.down = addBytes(last.down, r.down);
+    } else
+      for (const s of shares) {
+        const b = row(r, dk, s.bucketMs);
+        b.up = addBytes(b.up, s.up);
+        b.down = addBytes(b.down, s.down);
+        if (s.last) last = b;
       }
-      row.up += s.up;
-      row.down += s.down;
-      if (!s.last) continue;
-      row.records += 1;
-      for (const [name, v] of Object.entries(r.meters ?? {})) {
-        let sum = row.meters.get(name);
-        if (!sum) row.meters.set(name, (sum = new MeterSum()));
-        sum.add(v);
-      }
+    // The record count and every meter go to the end bucket (rollup.ts).
+    last ??= row(r, dk, end);
+    last.records += 1;
+    if (isEmpty(r.meters)) continue;
+    for (const [name, v] of Object.entries(r.meters)) {
+      let sum = last.meters.get(name);
+      if (!sum) last.meters.set(name, (sum = new MeterSum()));
+      sum.add(v);
     }
   }
   return [...rows.values()].sort(

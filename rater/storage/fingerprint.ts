@@ -1,6 +1,6 @@
 // The content fingerprint that tells a duplicate (same key, same content: a harmless resend)
 // from a conflict (same key, different content). Pure.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { UsageRecord } from '../../common/usage.ts';
 
 // Bump when the serialisation changes; stored hashes of the old form would then read as
@@ -12,6 +12,11 @@ function sortedEntries<V>(o: Record<string, V> | undefined): [string, V][] {
   return Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+function isEmpty(o: object | undefined): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 /**
  * Canonical serialisation of the billable content. Excluded on purpose: `deviceId` and
  * seq/id/boot (they are the key), `receivedMs` and the collector (a resend later or through
@@ -19,6 +24,10 @@ function sortedEntries<V>(o: Record<string, V> | undefined): [string, V][] {
  * doubles always serialise identically.
  */
 export function canonicalContent(r: UsageRecord): string {
+  // Most records carry no meters or dims: the same JSON text without building arrays. Times and
+  // byte counts are validated safe integers, whose JSON form is String(n).
+  if (isEmpty(r.meters) && isEmpty(r.dims))
+    return `["${FORMAT}",${r.startMs ?? null},${r.endMs},${r.up},${r.down},[],[]]`;
   return JSON.stringify([
     FORMAT,
     r.startMs ?? null,
@@ -30,7 +39,7 @@ export function canonicalContent(r: UsageRecord): string {
   ]);
 }
 
-/** sha256 hex of `canonicalContent(r)`. */
+/** sha256 hex of `canonicalContent(r)` (one-shot `crypto.hash`: no Hash object per record). */
 export function contentHash(r: UsageRecord): string {
-  return createHash('sha256').update(canonicalContent(r)).digest('hex');
+  return hash('sha256', canonicalContent(r), 'hex');
 }

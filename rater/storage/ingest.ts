@@ -1,43 +1,53 @@
 // One ingest batch inside one transaction. The database enforces the dedupe key in that same
 // transaction: the key insert decides which records are new, and only those are written and
 // rolled up. Each table gets one multi-row statement over unnest()ed arrays, not one per record.
+//
+// Nearly every batch holds only new keys (a resend follows a failure), so that case is tried
+// first, cheaply: plain inserts of keys, records and rollups in one statement, behind a savepoint.
+// If any key exists, the primary key refuses it (unique_violation), the savepoint undoes the
+// attempt, and the careful path claims keys with ON CONFLICT DO NOTHING. Either way the database
+// decides, in this transaction; a plain insert of a key another transaction is inserting waits
+// for that one, exactly as ON CONFLICT would.
 import type { IngestBatchInput, IngestOutcome, StoredRecordInput } from './store.ts';
 import type { SqlClient } from './sql.ts';
+import { errorCode } from '../../common/errors.ts';
 import { StorageError } from './errors.ts';
-import { aggregateRollups, idOf, metersJson, splitBatch } from './batch.ts';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
+import { aggregateRollups, idOf, metersJson, splitBatch, type RollupRow } from './batch.ts';
+import { intArray, textArray } from './pg-array.ts';
 
 interface Conflict {
   record: StoredRecordInput;
   existingHash: string;
 }
 
-const INSERT_KEYS = `
-  INSERT INTO usage_record_keys (device_id, record_key, content_hash, ts)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
-  ON CONFLICT DO NOTHING
-  RETURNING device_id, record_key`;
+// Times travel as epoch milliseconds (int8) and become timestamptz in SQL: exact (the product
+// stays below 2^53 microseconds until the year 2255), and no Date or ISO string per record.
+const ts = (ms: string) => `('epoch'::timestamptz + ${ms} * interval '1 millisecond')`;
 
-const SELECT_KEYS = `
-  SELECT k.device_id, k.record_key, k.content_hash
-  FROM usage_record_keys k
-  JOIN unnest($1::text[], $2::text[]) AS q(device_id, record_key) USING (device_id, record_key)`;
+const INPUT = `
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[],
+                       $7::int8[], $8::jsonb[], $9::jsonb[], $10::int8[])
+    AS t(device_id, record_key, content_hash, end_ms, start_ms, up, down, meters, dims,
+         received_ms)`;
 
 // clock_skew_ms = ts − received_at: the device clock against the collector's (migration 003).
-const INSERT_RECORDS = `
+const storeRecords = (from: string) => `
   INSERT INTO usage_records (device_id, record_key, ts, start_ts, up, down, meters, dims,
                              received_at, content_hash, clock_skew_ms, collector_id, batch_id)
-  SELECT t.*, $12::text, $13::text
-  FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int8[],
-              $6::int8[], $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::text[],
-              $11::int8[]) AS t`;
+  SELECT i.device_id, i.record_key, ${ts('i.end_ms')}, ${ts('i.start_ms')}, i.up, i.down,
+         i.meters, i.dims, ${ts('i.received_ms')}, i.content_hash, i.end_ms - i.received_ms,
+         $11::text, $12::text
+  FROM ${from}`;
 
 // Meter sums merge key by key; jsonb numbers are exact numerics, so the sums stay exact.
-const UPSERT_ROLLUPS = `
+const upsertRollups = (first: number, where = '') => `
   INSERT INTO usage_5m AS u (device_id, dims_key, bucket, dims, up, down, records, meters)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::int8[],
-                       $6::int8[], $7::int8[], $8::jsonb[])
+  SELECT r.device_id, r.dims_key, ${ts('r.bucket_ms')}, r.dims, r.up, r.down, r.records, r.meters
+  FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::int8[],
+              $${first + 3}::jsonb[], $${first + 4}::int8[], $${first + 5}::int8[],
+              $${first + 6}::int8[], $${first + 7}::jsonb[])
+    AS r(device_id, dims_key, bucket_ms, dims, up, down, records, meters)
+  ${where}
   ON CONFLICT (device_id, dims_key, bucket) DO UPDATE SET
     up = u.up + excluded.up,
     down = u.down + excluded.down,
@@ -52,6 +62,48 @@ const UPSERT_ROLLUPS = `
               GROUP BY m.key) AS e)
     END`;
 
+// 1. Claim the keys: rows come back only for keys this statement inserted; a key another
+//    transaction is inserting makes it wait for that one (every rater locks in the same sorted
+//    order). 2. Store the records whose keys were claimed. 3. Only when every key was claimed
+//    add the rollups, which were computed for all of them; otherwise the caller adds the rollups
+//    of the new ones alone. The count subquery makes `claimed` finish before `rolled` starts, so
+//    key rows are locked before rollup rows in every transaction. Data-modifying WITH queries
+//    always run to completion, whether the final SELECT reads them or not.
+const INGEST = `
+  WITH input AS (${INPUT}),
+  claimed AS (
+    INSERT INTO usage_record_keys (device_id, record_key, content_hash, ts)
+    SELECT device_id, record_key, content_hash, ${ts('end_ms')} FROM input
+    ON CONFLICT DO NOTHING
+    RETURNING device_id, record_key
+  ),
+  stored AS (${storeRecords('input i JOIN claimed c USING (device_id, record_key)')}),
+  rolled AS (${upsertRollups(14, 'WHERE (SELECT count(*) FROM claimed) = $13')})
+  SELECT count(*)::int AS claimed,
+         CASE WHEN count(*) < $13 THEN array_agg(device_id) END AS devices,
+         CASE WHEN count(*) < $13 THEN array_agg(record_key) END AS keys
+  FROM claimed`;
+
+// Every key new: no conflict handling, no join. `rolled` waits for `keys` (the count subquery),
+// so key rows are locked before rollup rows, as on the careful path.
+const INGEST_NEW = `
+  WITH input AS (${INPUT}),
+  keys AS (
+    INSERT INTO usage_record_keys (device_id, record_key, content_hash, ts)
+    SELECT device_id, record_key, content_hash, ${ts('end_ms')} FROM input
+    RETURNING 1
+  ),
+  stored AS (${storeRecords('input i')}),
+  rolled AS (${upsertRollups(14, 'WHERE (SELECT count(*) FROM keys) = $13')})
+  SELECT 1`;
+
+const UNIQUE_VIOLATION = '23505';
+
+const SELECT_KEYS = `
+  SELECT k.device_id, k.record_key, k.content_hash
+  FROM usage_record_keys k
+  JOIN unnest($1::text[], $2::text[]) AS q(device_id, record_key) USING (device_id, record_key)`;
+
 const INSERT_CONFLICTS = `
   INSERT INTO usage_conflicts (device_id, record_key, existing_hash, incoming_hash, incoming,
                                collector_id, batch_id)
@@ -59,80 +111,178 @@ const INSERT_CONFLICTS = `
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS t
   ON CONFLICT DO NOTHING`;
 
-/** Runs inside the caller's transaction; all-or-nothing with it. */
-export async function ingestInTx(tx: SqlClient, batch: IngestBatchInput): Promise<IngestOutcome> {
-  const { unique, repeats } = splitBatch(batch.records);
-  if (unique.length === 0) return { accepted: 0, duplicates: 0, conflicts: 0 };
+const EMPTY_JSON = '{}';
 
-  // 1. Claim the keys. Rows come back only for keys this transaction inserted; a key another
-  //    transaction is inserting makes this statement wait for it (same sorted order for all).
-  const claimed = await tx.query<{ device_id: string; record_key: string }>(INSERT_KEYS, [
-    unique.map((r) => r.deviceId),
-    unique.map((r) => r.key),
-    unique.map((r) => r.contentHash),
-    unique.map((r) => iso(r.endMs)),
-  ]);
-  const isNew = new Set(
-    claimed.rows.map((k) => idOf({ deviceId: k.device_id, key: k.record_key })),
-  );
-  const fresh = unique.filter((r) => isNew.has(idOf(r)));
-  const old = unique.filter((r) => !isNew.has(idOf(r)));
+function objectJson(o: Record<string, unknown> | undefined): string {
+  for (const _ in o) return JSON.stringify(o);
+  return EMPTY_JSON;
+}
 
-  // 2. What is stored for every key of this batch: our own hash for the new ones, the earlier
-  //    hash for the others (visible now: READ COMMITTED reads the latest commits per statement).
-  const storedHash = new Map<string, string>(fresh.map((r) => [idOf(r), r.contentHash]));
-  if (old.length > 0) {
-    const existing = await tx.query<{
-      device_id: string;
-      record_key: string;
-      content_hash: string;
-    }>(SELECT_KEYS, [old.map((r) => r.deviceId), old.map((r) => r.key)]);
-    for (const k of existing.rows) {
-      storedHash.set(idOf({ deviceId: k.device_id, key: k.record_key }), k.content_hash);
-    }
+/** The ten input columns of INGEST, one pass over the records. */
+function inputColumns(records: readonly StoredRecordInput[]): string[] {
+  const n = records.length;
+  const cols = {
+    device: new Array<string>(n),
+    key: new Array<string>(n),
+    hash: new Array<string>(n),
+    end: new Array<number>(n),
+    start: new Array<number | null>(n),
+    up: new Array<number>(n),
+    down: new Array<number>(n),
+    meters: new Array<string>(n),
+    dims: new Array<string>(n),
+    received: new Array<number>(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const r = records[i] as StoredRecordInput;
+    cols.device[i] = r.deviceId;
+    cols.key[i] = r.key;
+    cols.hash[i] = r.contentHash;
+    cols.end[i] = r.endMs;
+    cols.start[i] = r.startMs ?? null;
+    cols.up[i] = r.up;
+    cols.down[i] = r.down;
+    cols.meters[i] = objectJson(r.meters);
+    cols.dims[i] = objectJson(r.dims);
+    cols.received[i] = r.receivedMs;
   }
+  return [
+    textArray(cols.device),
+    textArray(cols.key),
+    textArray(cols.hash),
+    intArray(cols.end),
+    intArray(cols.start),
+    intArray(cols.up),
+    intArray(cols.down),
+    textArray(cols.meters),
+    textArray(cols.dims),
+    intArray(cols.received),
+  ];
+}
+
+function rollupColumns(rows: readonly RollupRow[]): string[] {
+  return [
+    textArray(rows.map((b) => b.deviceId)),
+    textArray(rows.map((b) => b.dimsKey)),
+    intArray(rows.map((b) => b.bucketMs)),
+    textArray(rows.map((b) => objectJson(b.dims))),
+    intArray(rows.map((b) => b.up)),
+    intArray(rows.map((b) => b.down)),
+    intArray(rows.map((b) => b.records)),
+    textArray(rows.map((b) => metersJson(b.meters))),
+  ];
+}
+
+/** Everything about a batch that needs no database, worked out before its transaction opens. */
+export interface IngestPlan {
+  batch: IngestBatchInput;
+  unique: StoredRecordInput[];
+  repeats: StoredRecordInput[];
+  params: unknown[];
+}
+
+/**
+ * Pure and CPU-bound: kept out of the transaction, so that a transaction's round trips never
+ * wait for this work (or another batch's) on the event loop while it holds its locks.
+ */
+export function planIngest(batch: IngestBatchInput): IngestPlan {
+  const { unique, repeats } = splitBatch(batch.records);
+  const params =
+    unique.length === 0
+      ? []
+      : [
+          ...inputColumns(unique),
+          batch.collectorId,
+          batch.batchId,
+          unique.length,
+          ...rollupColumns(aggregateRollups(unique)),
+        ];
+  return { batch, unique, repeats, params };
+}
+
+/** Runs inside the caller's transaction; all-or-nothing with it. */
+export async function ingestInTx(tx: SqlClient, plan: IngestPlan): Promise<IngestOutcome> {
+  const { batch, unique, repeats, params } = plan;
+  if (unique.length === 0) return { accepted: 0, duplicates: 0, conflicts: 0 };
+  await tx.exec('SAVEPOINT edgemeter_ingest');
+  try {
+    await tx.query(INGEST_NEW, params);
+    if (repeats.length === 0) return { accepted: unique.length, duplicates: 0, conflicts: 0 };
+  } catch (err) {
+    if (errorCode(err) !== UNIQUE_VIOLATION) throw err;
+    await tx.exec('ROLLBACK TO SAVEPOINT edgemeter_ingest');
+    return ingestCarefully(tx, batch, unique, repeats, params);
+  }
+  // Every key was new, but the batch repeated some of them: judged against the first occurrence.
+  return judge(tx, batch, unique, [], repeats);
+}
+
+/** Some keys of the batch exist: claim with ON CONFLICT, store and roll up only the new ones. */
+async function ingestCarefully(
+  tx: SqlClient,
+  batch: IngestBatchInput,
+  unique: StoredRecordInput[],
+  repeats: StoredRecordInput[],
+  params: unknown[],
+): Promise<IngestOutcome> {
+  const [head] = (
+    await tx.query<{ claimed: number; devices: string[] | null; keys: string[] | null }>(
+      INGEST,
+      params,
+    )
+  ).rows;
+  let fresh = unique;
+  let old: StoredRecordInput[] = [];
+  if ((head?.claimed ?? 0) < unique.length) {
+    // Some keys were stored before: the statement stored only the new records and left the
+    // rollups out; add those of the new records alone.
+    const devices = head?.devices ?? [];
+    const keys = head?.keys ?? [];
+    const isNew = new Set(devices.map((d, i) => idOf({ deviceId: d, key: keys[i] ?? '' })));
+    fresh = unique.filter((r) => isNew.has(idOf(r)));
+    old = unique.filter((r) => !isNew.has(idOf(r)));
+    if (fresh.length > 0) await tx.query(upsertRollups(1), rollupColumns(aggregateRollups(fresh)));
+  }
+
+  return judge(tx, batch, fresh, old, repeats);
+}
+
+/**
+ * Duplicates and conflicts: the records whose keys were stored before (`old`) or earlier in this
+ * batch (`repeats`) against what is stored now: our own hash for the new ones, the earlier hash
+ * for the others (visible now: READ COMMITTED reads the latest commits per statement).
+ */
+async function judge(
+  tx: SqlClient,
+  batch: IngestBatchInput,
+  fresh: StoredRecordInput[],
+  old: StoredRecordInput[],
+  repeats: StoredRecordInput[],
+): Promise<IngestOutcome> {
   let duplicates = 0;
   const conflicts: Conflict[] = [];
-  for (const r of [...old, ...repeats]) {
-    const existingHash = storedHash.get(idOf(r));
-    if (existingHash === undefined) {
-      throw new StorageError('DB_ERROR', `dedupe key ${r.deviceId}/${r.key} vanished mid-ingest`);
+  if (old.length > 0 || repeats.length > 0) {
+    const storedHash = new Map<string, string>(fresh.map((r) => [idOf(r), r.contentHash]));
+    if (old.length > 0) {
+      const existing = await tx.query<{
+        device_id: string;
+        record_key: string;
+        content_hash: string;
+      }>(SELECT_KEYS, [textArray(old.map((r) => r.deviceId)), textArray(old.map((r) => r.key))]);
+      for (const k of existing.rows)
+        storedHash.set(idOf({ deviceId: k.device_id, key: k.record_key }), k.content_hash);
     }
-    if (existingHash === r.contentHash) duplicates++;
-    else conflicts.push({ record: r, existingHash });
+    for (const r of [...old, ...repeats]) {
+      const existingHash = storedHash.get(idOf(r));
+      if (existingHash === undefined) {
+        throw new StorageError('DB_ERROR', `dedupe key ${r.deviceId}/${r.key} vanished mid-ingest`);
+      }
+      if (existingHash === r.contentHash) duplicates++;
+      else conflicts.push({ record: r, existingHash });
+    }
   }
 
-  // 3. The new records, raw and rolled up.
-  if (fresh.length > 0) {
-    await tx.query(INSERT_RECORDS, [
-      fresh.map((r) => r.deviceId),
-      fresh.map((r) => r.key),
-      fresh.map((r) => iso(r.endMs)),
-      fresh.map((r) => (r.startMs === undefined || r.startMs === null ? null : iso(r.startMs))),
-      fresh.map((r) => String(r.up)),
-      fresh.map((r) => String(r.down)),
-      fresh.map((r) => JSON.stringify(r.meters ?? {})),
-      fresh.map((r) => JSON.stringify(r.dims ?? {})),
-      fresh.map((r) => iso(r.receivedMs)),
-      fresh.map((r) => r.contentHash),
-      fresh.map((r) => String(r.endMs - r.receivedMs)),
-      batch.collectorId,
-      batch.batchId,
-    ]);
-    const rollups = aggregateRollups(fresh);
-    await tx.query(UPSERT_ROLLUPS, [
-      rollups.map((b) => b.deviceId),
-      rollups.map((b) => b.dimsKey),
-      rollups.map((b) => iso(b.bucketMs)),
-      rollups.map((b) => JSON.stringify(b.dims)),
-      rollups.map((b) => b.up.toString()),
-      rollups.map((b) => b.down.toString()),
-      rollups.map((b) => String(b.records)),
-      rollups.map((b) => metersJson(b.meters)),
-    ]);
-  }
-
-  // 4. Conflicts: the first record stays; each distinct incoming version is kept once.
+  // Conflicts: the first record stays; each distinct incoming version is kept once.
   if (conflicts.length > 0) {
     const rows = [
       ...new Map(
@@ -142,11 +292,11 @@ export async function ingestInTx(tx: SqlClient, batch: IngestBatchInput): Promis
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, c]) => c);
     await tx.query(INSERT_CONFLICTS, [
-      rows.map((c) => c.record.deviceId),
-      rows.map((c) => c.record.key),
-      rows.map((c) => c.existingHash),
-      rows.map((c) => c.record.contentHash),
-      rows.map((c) => JSON.stringify(c.record)),
+      textArray(rows.map((c) => c.record.deviceId)),
+      textArray(rows.map((c) => c.record.key)),
+      textArray(rows.map((c) => c.existingHash)),
+      textArray(rows.map((c) => c.record.contentHash)),
+      textArray(rows.map((c) => JSON.stringify(c.record))),
       batch.collectorId,
       batch.batchId,
     ]);
