@@ -1,6 +1,7 @@
-// The billing-team commands' one way to talk to the rater's HTTP API: the API URL from
-// `--api-url`, EDGEMETER_API_URL or the config file (common/config.ts), and the rater's error
-// body turned into an ApiError that cli/main.ts prints as `edgemeter: CODE: message`.
+// The billing-team commands' one way to talk to the rater's HTTP API: the API URL and key from
+// `--api-url`/`--api-key`, EDGEMETER_API_URL/EDGEMETER_API_KEY or the config file
+// (common/config.ts), and the rater's error body turned into an ApiError that cli/main.ts prints
+// as `edgemeter: CODE: message`.
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, option } from '../common/config.ts';
@@ -13,6 +14,11 @@ export const clientOptions = {
       arg: '<url>',
     },
   ),
+  apiKey: option(z.string().min(1).optional(), {
+    doc: 'API key sent to the rater as Authorization: Bearer (needed when the rater has apiKeys). Prefer the environment variable: a flag shows in the process list.',
+    arg: '<key>',
+    secret: true,
+  }),
 };
 
 /** A mistake in how a command was called: exit status 2, like commander's own usage errors. */
@@ -33,10 +39,11 @@ export class ApiError extends Error {
   }
 }
 
-/** Adds `--api-url` and `--config` to a billing-team command. */
+/** Adds `--api-url`, `--api-key` and `--config` to a billing-team command. */
 export function withClientOptions(cmd: Command): Command {
   return cmd
     .option('--api-url <url>', `${clientOptions.apiUrl.doc} (env EDGEMETER_API_URL)`)
+    .option('--api-key <key>', 'API key for the rater (env EDGEMETER_API_KEY, preferred)')
     .option('-c, --config <file>', 'YAML or JSON config file (env EDGEMETER_CONFIG)');
 }
 
@@ -52,15 +59,20 @@ export class ApiClient {
     readonly baseUrl: string,
     /** Named in the error when the server cannot be reached. */
     readonly target = 'the rater',
+    /** Sent as `Authorization: Bearer`; kept out of every message. */
+    private readonly apiKey?: string,
   ) {}
 
-  /** The client for a command's options (`apiUrl`, `config`); a bad URL is a ConfigError. */
-  static from(opts: { apiUrl?: string; config?: string }): ApiClient {
-    const { apiUrl } = loadConfig(clientOptions, {
+  /** The client for a command's options (`apiUrl`, `apiKey`, `config`); bad values: ConfigError. */
+  static from(opts: { apiUrl?: string; apiKey?: string; config?: string }): ApiClient {
+    const { apiUrl, apiKey } = loadConfig(clientOptions, {
       file: opts.config,
-      flags: opts.apiUrl ? { apiUrl: opts.apiUrl } : {},
+      flags: {
+        ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}),
+        ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
+      },
     });
-    return new ApiClient(apiUrl);
+    return new ApiClient(apiUrl, 'the rater', apiKey);
   }
 
   /** The response text of a successful request; ApiError otherwise. */
@@ -73,6 +85,7 @@ export class ApiClient {
         method: o.method ?? 'GET',
         headers: {
           accept: o.accept ?? 'application/json',
+          ...(this.apiKey !== undefined ? { authorization: `Bearer ${this.apiKey}` } : {}),
           ...(o.body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}),
         },
         ...(o.body !== undefined ? { body: o.body } : {}),

@@ -18,6 +18,7 @@ import { registerDemoCommand } from './demo.ts';
 import { registerConfigCommand } from './config-docs.ts';
 import { registerCollectorAdminCommands } from './collector-admin.ts';
 import { registerSecurityCommands } from './security.ts';
+import { registerAuditCommand } from './audit.ts';
 
 const program = new Command('edgemeter')
   .description('Usage metering and rating for IoT and telecom operators')
@@ -65,6 +66,7 @@ registerInvoicesCommand(program);
 registerPlansCommand(program);
 registerAccountsCommand(program);
 registerDevicesCommand(program);
+registerAuditCommand(program);
 registerConfigCommand(program);
 registerCollectorAdminCommands(program);
 registerSecurityCommands(program);

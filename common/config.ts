@@ -13,6 +13,11 @@ export interface OptionMeta {
   doc: string;
   /** Placeholder shown in help, e.g. `<bytes>`. */
   arg?: string;
+  /**
+   * The value is a secret (API keys): problems with it never quote the value, and the docs
+   * never show one.
+   */
+  secret?: boolean;
 }
 
 export interface Option<S extends z.ZodType = z.ZodType> extends OptionMeta {
@@ -97,7 +102,8 @@ export function loadConfig<O extends OptionsShape>(options: O, input: LoadInput 
     }
     const where = describeSource(key, source[key] ?? 'default', file);
     for (const issue of result.error.issues) {
-      const given = raw[key] === undefined ? '' : ` (got ${JSON.stringify(raw[key])})`;
+      const given =
+        raw[key] === undefined || opt.secret ? '' : ` (got ${JSON.stringify(raw[key])})`;
       problems.push(`${where}: ${issue.message}${given}`);
     }
   }
@@ -220,8 +226,11 @@ export function optionsTable(options: OptionsShape): string {
   ];
   for (const [key, opt] of Object.entries(options)) {
     const parsed = opt.schema.safeParse(undefined);
-    const def =
-      parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : '(none)';
+    const def = opt.secret
+      ? '(none; secret)'
+      : parsed.success && parsed.data !== undefined
+        ? `\`${String(parsed.data)}\``
+        : '(none)';
     rows.push(
       `| \`${key}\` | \`${envName(key)}\` | \`${flagName(key)}\` | ${def} | ${opt.doc.replace(/\|/g, '\\|')} |`,
     );

@@ -1,6 +1,5 @@
 // TLS material and listen-address rules shared by both programs.
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 
 export class TlsConfigError extends Error {
   constructor(message: string) {
@@ -29,13 +28,6 @@ export function requireTogether(values: Record<string, unknown>): void {
     const missing = Object.keys(values).filter((k) => values[k] === undefined);
     throw new TlsConfigError(`${set.join(', ')} set without ${missing.join(', ')}`);
   }
-}
-
-/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (net.isIPv4(host)) return host.startsWith('127.');
-  return host === '::1' || host === '::ffff:127.0.0.1';
 }
 
 /** The subject CN of a verified peer certificate, or undefined. */

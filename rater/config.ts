@@ -1,6 +1,7 @@
 // The rater's options: the single source for validation, defaults, EDGEMETER_* variables,
 // flags and docs (see common/config.ts).
 import { z } from 'zod';
+import { parseApiKeys } from './api/keys.ts';
 import {
   boolean,
   hostPort,
@@ -11,6 +12,9 @@ import {
   type ConfigOf,
   type LoadInput,
 } from '../common/config.ts';
+
+/** A billing month plus time to issue it: the raw records of an unissued period must stay. */
+export const MIN_RETENTION_DAYS = 35;
 
 export const raterOptions = {
   db: option(
@@ -54,6 +58,46 @@ export const raterOptions = {
     doc: 'Address of the HTTP API: /v1 routes, /healthz, /readyz and /metrics.',
     arg: '<host:port>',
   }),
+  apiKeys: option(
+    z
+      .union([z.string(), z.array(z.string())])
+      .default('')
+      .transform((v, ctx) => {
+        const { keys, problems } = parseApiKeys(v);
+        for (const message of problems) ctx.addIssue({ code: 'custom', message });
+        return keys;
+      }),
+    {
+      doc: 'API keys of the HTTP API with their roles: key:role,key:role (roles admin, billing, readonly; keys of at least 16 characters, e.g. openssl rand -hex 32). In a config file also a list of key:role. Without keys the API serves loopback only (see httpAllowUnauthenticated). Secret: never printed or logged.',
+      arg: '<key:role,…>',
+      secret: true,
+    },
+  ),
+  httpAllowUnauthenticated: option(boolean(false), {
+    doc: 'Serve the HTTP API without API keys on a non-loopback httpListen address. Without it, a rater with no apiKeys binds 127.0.0.1 instead.',
+    arg: '<bool>',
+  }),
+  httpBodyLimit: option(integer(1024 * 1024, 1024, 64 * 1024 * 1024, true), {
+    doc: 'Largest HTTP request body in bytes (units KiB, MiB); larger requests get 413 PAYLOAD_TOO_LARGE.',
+    arg: '<bytes>',
+  }),
+  httpRateLimit: option(integer(600, 0, 1_000_000), {
+    doc: 'Requests per httpRateLimitWindowMs allowed per API key (without keys: per client address, loopback clients exempt); more get 429 RATE_LIMITED with Retry-After. /healthz and /readyz are never limited. 0 turns the limit off.',
+    arg: '<n>',
+  }),
+  httpRateLimitWindowMs: option(integer(60_000, 1000, 24 * 3600_000), {
+    doc: 'The window of httpRateLimit, in milliseconds.',
+    arg: '<ms>',
+  }),
+  retentionDays: option(
+    integer(0, 0, 36_500).refine((d) => d === 0 || d >= MIN_RETENTION_DAYS, {
+      message: `must be 0 (keep raw records forever) or at least ${MIN_RETENTION_DAYS} days`,
+    }),
+    {
+      doc: `Days raw usage records are kept (0: forever). Older ones are deleted hourly (TimescaleDB: whole chunks dropped). Rollups, dedupe keys and issued invoices are kept. At least ${MIN_RETENTION_DAYS}; see docs/security.md#retention.`,
+      arg: '<days>',
+    },
+  ),
   maxBatchRecords: option(integer(20_000, 1, 1_000_000), {
     doc: 'Most records accepted in one gRPC batch; larger batches are refused with INVALID_ARGUMENT.',
     arg: '<n>',

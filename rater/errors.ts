@@ -33,11 +33,31 @@ export const RATER_ERRORS = {
     http: 403,
     doc: 'Mutual TLS: the batch’s collector_id is not the CN of the client certificate it came with. Nothing in it is stored.',
   },
+  UNAUTHENTICATED: {
+    grpc: status.UNAUTHENTICATED,
+    http: 401,
+    doc: 'The HTTP request has no API key, or one the rater does not know (with a WWW-Authenticate header).',
+  },
+  FORBIDDEN: {
+    grpc: status.PERMISSION_DENIED,
+    http: 403,
+    doc: 'The API key is valid but its role may not use this route; the message names the roles that may.',
+  },
   NOT_FOUND: { grpc: status.NOT_FOUND, http: 404, doc: 'The route or resource does not exist.' },
   CONFLICT: {
     grpc: status.FAILED_PRECONDITION,
     http: 409,
     doc: 'The change contradicts what is already billed or fixed: it would take effect inside a closed billing period, or it changes the currency or time zone of an account. Also: the stored catalog cannot be rated as it stands (the message says why).',
+  },
+  PAYLOAD_TOO_LARGE: {
+    grpc: status.RESOURCE_EXHAUSTED,
+    http: 413,
+    doc: 'The request body is larger than httpBodyLimit.',
+  },
+  RATE_LIMITED: {
+    grpc: status.RESOURCE_EXHAUSTED,
+    http: 429,
+    doc: 'The API key (or client address, without keys) made more than httpRateLimit requests in the window; retry after Retry-After seconds.',
   },
   DB_UNAVAILABLE: {
     grpc: status.UNAVAILABLE,

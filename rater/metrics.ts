@@ -7,6 +7,7 @@ export class RaterMetrics {
   readonly records: Counter<'result'>;
   readonly rejected: Counter<'code'>;
   readonly txSeconds: Histogram;
+  readonly httpRefused: Counter<'code'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -32,6 +33,13 @@ export class RaterMetrics {
       name: 'edgemeter_rater_ingest_transaction_seconds',
       help: 'Duration of one batch transaction',
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    // By error code only: never a key, key id or client address in a label.
+    this.httpRefused = new Counter({
+      name: 'edgemeter_rater_http_refused_total',
+      help: 'HTTP requests refused before their handler, by code (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED)',
+      labelNames: ['code'],
       registers,
     });
     if (opts.processMetrics)

@@ -17,6 +17,7 @@ import { RaterMetrics } from '../rater/metrics.ts';
 import { invoicesCsv } from '../rater/rating/csv.ts';
 import type { Invoice } from '../rater/rating/types.ts';
 import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
+import { SqlAuditLog } from '../rater/storage/audit.ts';
 import { SqlInvoiceStore } from '../rater/storage/invoice-store.ts';
 import { dbTargets } from './helpers/db.ts';
 import { ingestEvery5m, samplePlanYaml, startApi, type TestApi } from './helpers/billing.ts';
@@ -36,6 +37,7 @@ for (const target of dbTargets) {
         store: api.store,
         catalog: new SqlCatalogStore(api.store.sql),
         invoices: new SqlInvoiceStore(api.store.sql),
+        audit: new SqlAuditLog(api.store.sql),
         metrics: new RaterMetrics({ processMetrics: false }),
         logger: silentLogger(),
         now: () => Date.parse(iso),

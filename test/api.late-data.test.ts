@@ -8,6 +8,7 @@ import { buildApi } from '../rater/api/server.ts';
 import { RaterMetrics } from '../rater/metrics.ts';
 import type { Invoice } from '../rater/rating/types.ts';
 import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
+import { SqlAuditLog } from '../rater/storage/audit.ts';
 import { SqlInvoiceStore } from '../rater/storage/invoice-store.ts';
 import { openStore } from '../rater/storage/open.ts';
 import type { SqlUsageStore } from '../rater/storage/usage-store.ts';
@@ -44,6 +45,7 @@ for (const target of dbTargets) {
         store,
         catalog: new SqlCatalogStore(store.sql),
         invoices: new SqlInvoiceStore(store.sql),
+        audit: new SqlAuditLog(store.sql),
         metrics: new RaterMetrics({ processMetrics: false }),
         logger: silentLogger(),
         now: () => Date.parse(iso),

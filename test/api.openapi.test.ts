@@ -6,6 +6,7 @@ import { silentLogger } from '../common/logger.ts';
 import { buildApi } from '../rater/api/server.ts';
 import { RaterMetrics } from '../rater/metrics.ts';
 import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
+import { SqlAuditLog } from '../rater/storage/audit.ts';
 import { SqlInvoiceStore } from '../rater/storage/invoice-store.ts';
 import { startApi, type TestApi } from './helpers/billing.ts';
 
@@ -41,6 +42,7 @@ const PROMISED = [
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',
+  'GET /v1/audit',
 ];
 
 describe('OpenAPI description', () => {
@@ -73,17 +75,22 @@ describe('OpenAPI description', () => {
       store: api.store,
       catalog: new SqlCatalogStore(api.store.sql),
       invoices: new SqlInvoiceStore(api.store.sql),
+      audit: new SqlAuditLog(api.store.sql),
       metrics: new RaterMetrics({ processMetrics: false }),
       logger: silentLogger(),
     });
+    const unguarded: string[] = [];
     app.addHook('onRoute', (r) => {
       const methods = Array.isArray(r.method) ? r.method : [r.method];
+      // Every route states who may call it (route.ts); auth.ts enforces it.
+      if (!r.config?.access) unguarded.push(r.url);
       for (const m of methods)
         if (m !== 'HEAD' && r.url !== '/openapi.json')
           registered.push(`${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
     });
     await app.ready();
     await app.close();
+    expect(unguarded).toEqual([]);
     expect(registered.length).toBeGreaterThanOrEqual(PROMISED.length);
     expect(
       operations()
@@ -156,6 +163,15 @@ describe('OpenAPI description', () => {
       expect.arrayContaining(['plan', 'currency', 'effective_from', 'charges', 'minimum', 'cap']),
     );
     const responses = operations().find((o) => o.key === 'PUT /v1/plans/{id}')?.op.responses;
-    expect(Object.keys(responses ?? {}).sort()).toEqual(['200', '201', '400', '409']);
+    expect(Object.keys(responses ?? {}).sort()).toEqual([
+      '200',
+      '201',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '429',
+    ]);
   });
 });

@@ -68,6 +68,7 @@ for (const target of dbTargets) {
         { version: 2, name: 'catalog' },
         { version: 3, name: 'clock_skew' },
         { version: 4, name: 'issued_invoices' },
+        { version: 5, name: 'audit_log' },
       ]);
       await store.ready();
     });

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { RaterError } from '../errors.ts';
 import { effectiveInstant } from '../rating/period.ts';
 import type { AccountView, CatalogStore, DeviceView } from '../storage/catalog.ts';
+import { actorOf } from './auth.ts';
 import { route } from './route.ts';
 import {
   accountBody,
@@ -64,6 +65,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
     {
       method: 'PUT',
       url: '/v1/accounts/:id',
+      access: 'admin',
       tag: 'accounts',
       summary: 'Create or change an account',
       description:
@@ -76,7 +78,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
         409: 'CONFLICT: a changed currency or time zone, or a plan change inside a closed period',
       },
     },
-    async ({ params, body }) => {
+    async ({ params, body }, req) => {
       const nowMs = now();
       const r = await catalog.putAccount(
         {
@@ -90,6 +92,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
             : {}),
         },
         nowMs,
+        actorOf(req),
       );
       return { ...accountBodyOf(r.value, nowMs), changed: r.changed };
     },
@@ -100,6 +103,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
     {
       method: 'GET',
       url: '/v1/accounts/:id',
+      access: 'read',
       tag: 'accounts',
       summary: 'An account, its plan history and its devices',
       params: accountParams,
@@ -122,6 +126,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
     {
       method: 'GET',
       url: '/v1/accounts',
+      access: 'read',
       tag: 'accounts',
       summary: 'Every account',
       responses: { 200: { description: 'The accounts', json: accountListResponse } },
@@ -139,6 +144,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
     {
       method: 'PUT',
       url: '/v1/devices/:id',
+      access: 'admin',
       tag: 'devices',
       summary: 'Assign a device to an account (or take it out of its account)',
       description:
@@ -151,7 +157,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
         409: 'CONFLICT: the change would take effect inside a closed period',
       },
     },
-    async ({ params, body }) => {
+    async ({ params, body }, req) => {
       const nowMs = now();
       let fromMs: number | undefined;
       if (body.from !== undefined)
@@ -165,6 +171,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
           ...(fromMs !== undefined ? { fromMs } : {}),
         },
         nowMs,
+        actorOf(req),
       );
       return { ...deviceBodyOf(r.value, nowMs), changed: r.changed };
     },
@@ -175,6 +182,7 @@ export async function accountRoutes(app: FastifyInstance, deps: AccountRoutesDep
     {
       method: 'GET',
       url: '/v1/devices/:id',
+      access: 'read',
       tag: 'devices',
       summary: "A device's account, plan override and assignment history",
       params: deviceParams,

@@ -17,6 +17,7 @@ import {
 } from '../rating/index.ts';
 import type { AccountView, CatalogStore } from '../storage/catalog.ts';
 import type { InvoiceService } from './invoice-service.ts';
+import { actorOf } from './auth.ts';
 import { route, wantsCsv } from './route.ts';
 import {
   chargesQuery,
@@ -58,6 +59,7 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
     {
       method: 'GET',
       url: '/v1/accounts/:id/invoices/:period',
+      access: 'read',
       tag: 'billing',
       summary: "An account's invoice for a calendar month in its time zone",
       description:
@@ -91,6 +93,7 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
     {
       method: 'POST',
       url: '/v1/accounts/:id/invoices/:period/issue',
+      access: 'issue',
       tag: 'billing',
       summary: "Issues a closed month's invoice: stores it, never to be rewritten",
       description:
@@ -104,12 +107,12 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
         409: 'CONFLICT: the period has not ended',
       },
     },
-    async ({ params }, _req, reply) => {
+    async ({ params }, req, reply) => {
       const nowMs = now();
       const account = await catalog.getAccount(params.id, nowMs);
       if (!account) throw new RaterError('NOT_FOUND', `unknown account ${params.id}`);
       const period = periodOf(account, params.period, nowMs);
-      const { invoice, created } = await service.issue(account, period, nowMs);
+      const { invoice, created } = await service.issue(account, period, nowMs, actorOf(req));
       reply.code(created ? 201 : 200);
       return invoice;
     },
@@ -120,6 +123,7 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
     {
       method: 'GET',
       url: '/v1/devices/:id/charges',
+      access: 'read',
       tag: 'billing',
       summary: "A device's charges for a period, in every account it belonged to",
       description:
@@ -183,6 +187,7 @@ export async function billingRoutes(app: FastifyInstance, deps: BillingRoutesDep
     {
       method: 'GET',
       url: '/v1/invoices',
+      access: 'read',
       tag: 'billing',
       summary: 'Every account’s invoice for a period (whole-period export)',
       description:

@@ -10,6 +10,7 @@ import {
   type Invoice,
   type InvoiceLine,
 } from '../rating/index.ts';
+import type { Actor } from '../storage/audit.ts';
 import type { AccountView, CatalogStore } from '../storage/catalog.ts';
 import type { InvoiceStore, IssuedInvoice } from '../storage/invoice-store.ts';
 
@@ -40,6 +41,7 @@ export class InvoiceService {
     account: AccountView,
     period: BillingPeriod,
     nowMs: number,
+    actor: Actor = 'local',
   ): Promise<{ invoice: Invoice; created: boolean }> {
     if (period.endMs > nowMs)
       throw new RaterError(
@@ -49,7 +51,7 @@ export class InvoiceService {
     const existing = await this.invoices.get(account.id, period.label);
     if (existing) return { invoice: existing.invoice, created: false };
     const invoice = await this.invoice(account, period, nowMs);
-    const { issued, created } = await this.invoices.issue(invoice, nowMs);
+    const { issued, created } = await this.invoices.issue(invoice, nowMs, actor);
     return { invoice: issued.invoice, created };
   }
 

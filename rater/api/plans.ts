@@ -7,6 +7,7 @@ import { RaterError } from '../errors.ts';
 import { parsePlan, planSchema, type PlanVersion } from '../rating/plan.ts';
 import { planDocument } from '../rating/plan-document.ts';
 import type { CatalogStore } from '../storage/catalog.ts';
+import { actorOf } from './auth.ts';
 import { route } from './route.ts';
 import {
   jsonSchema,
@@ -45,6 +46,7 @@ export async function planRoutes(app: FastifyInstance, deps: PlanRoutesDeps): Pr
     {
       method: 'PUT',
       url: '/v1/plans/:id',
+      access: 'admin',
       tag: 'plans',
       summary: 'Store a new version of a plan',
       description:
@@ -71,7 +73,7 @@ export async function planRoutes(app: FastifyInstance, deps: PlanRoutesDeps): Pr
           'BAD_REQUEST',
           `the document is plan ${JSON.stringify(plan.plan)} but the URL names ${JSON.stringify(params.id)}`,
         );
-      const r = await catalog.putPlan(plan, now());
+      const r = await catalog.putPlan(plan, now(), actorOf(req));
       if (r.changed)
         reply.code(201).header('location', `/v1/plans/${r.value.id}?version=${r.value.version}`);
       return { ...versionBody(r.value), changed: r.changed };
@@ -83,6 +85,7 @@ export async function planRoutes(app: FastifyInstance, deps: PlanRoutesDeps): Pr
     {
       method: 'GET',
       url: '/v1/plans/:id',
+      access: 'read',
       tag: 'plans',
       summary: 'A plan version (default: the latest)',
       params: planParams,
@@ -111,6 +114,7 @@ export async function planRoutes(app: FastifyInstance, deps: PlanRoutesDeps): Pr
     {
       method: 'GET',
       url: '/v1/plans/:id/versions',
+      access: 'read',
       tag: 'plans',
       summary: 'Every version of a plan, oldest first',
       params: planParams,
@@ -139,6 +143,7 @@ export async function planRoutes(app: FastifyInstance, deps: PlanRoutesDeps): Pr
     {
       method: 'GET',
       url: '/v1/plans',
+      access: 'read',
       tag: 'plans',
       summary: 'Every plan with its latest version',
       responses: { 200: { description: 'The plans', json: planListResponse } },

@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { RaterError } from '../errors.ts';
+import { rolesFor, type Access } from './keys.ts';
 import { errorResponse, jsonSchema } from './schemas.ts';
 
 export interface ResponseDoc {
@@ -25,6 +26,8 @@ type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 export interface RouteSpec<P, Q, B> {
   method: 'GET' | 'PUT' | 'POST';
   url: string;
+  /** Who may call it (keys.ts): every route says so; auth.ts enforces it before anything else. */
+  access: Access;
   summary: string;
   description?: string;
   tag: string;
@@ -86,11 +89,13 @@ export function route<
   spec: RouteSpec<P, Q, B>,
   handler: (input: Parsed<P, Q, B>, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
 ): void {
+  const responses = { ...guardResponses(spec), ...spec.responses };
   const schema: Record<string, unknown> = {
     summary: spec.summary,
     tags: [spec.tag],
+    security: spec.access === 'public' ? [] : API_KEY_SECURITY,
     response: Object.fromEntries(
-      Object.entries(spec.responses).map(([status, doc]) => [status, responseSchema(doc)]),
+      Object.entries(responses).map(([status, doc]) => [status, responseSchema(doc)]),
     ),
   };
   if (spec.description) schema.description = spec.description;
@@ -109,6 +114,7 @@ export function route<
   app.route({
     method: spec.method,
     url: spec.url,
+    config: { access: spec.access },
     schema,
     handler: (req, reply) =>
       handler(
@@ -121,6 +127,21 @@ export function route<
         reply,
       ),
   });
+}
+
+/** Either header carries the key (auth.ts); server.ts declares both schemes. */
+export const API_KEY_SECURITY = [{ bearer: [] }, { apiKeyHeader: [] }];
+
+/** The answers every guarded route may give before its handler runs (auth.ts, server.ts). */
+function guardResponses(spec: { access: Access; method: string }): Record<number, string> {
+  if (spec.access === 'public') return {};
+  const out: Record<number, string> = {
+    401: 'UNAUTHENTICATED: no API key, or an unknown one',
+    403: `FORBIDDEN: the key's role may not use this route (roles: ${rolesFor(spec.access).join(', ')})`,
+    429: 'RATE_LIMITED: too many requests for this key; see Retry-After',
+  };
+  if (spec.method !== 'GET') out[413] = 'PAYLOAD_TOO_LARGE: the body exceeds httpBodyLimit';
+  return out;
 }
 
 /** True when the client asked for CSV (`Accept: text/csv`). */

@@ -17,7 +17,7 @@ const DEFAULT_SKEW_TOLERANCE_MS = 300_000;
 const STEP_MS: Record<UsageStep, number> = { '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 };
 const MAX_BUCKETS = 100_000;
 
-const timeParam = (name: string) =>
+export const timeParam = (name: string) =>
   z
     .string()
     .transform((v, ctx) => {
@@ -166,6 +166,7 @@ export function registerUsageRoutes(
     {
       method: 'GET',
       url: '/v1/devices/:id/usage',
+      access: 'read',
       tag: 'usage',
       summary: "A device's usage series from the exact 5-minute rollups",
       description:
@@ -227,6 +228,7 @@ export function registerUsageRoutes(
     {
       method: 'GET',
       url: '/v1/conflicts',
+      access: 'read',
       tag: 'usage',
       summary: 'Records that reused a known dedupe key with different content',
       querystring: conflictsQuery,
@@ -248,6 +250,7 @@ export function registerUsageRoutes(
     {
       method: 'GET',
       url: '/v1/devices/:id/skewed',
+      access: 'read',
       tag: 'usage',
       summary: "A device's records whose device clock disagreed with the collector's",
       description:

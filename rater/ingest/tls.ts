@@ -3,8 +3,8 @@
 // usage that becomes money.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
-import { splitHostPort } from '../../common/net.ts';
-import { isLoopbackHost, readPem, requireTogether, TlsConfigError } from '../../common/tls.ts';
+import { isLoopback, splitHostPort } from '../../common/net.ts';
+import { readPem, requireTogether, TlsConfigError } from '../../common/tls.ts';
 import type { RaterConfig } from '../config.ts';
 
 export interface IngestExposure {
@@ -46,7 +46,7 @@ export function ingestExposure(config: TlsOptions, logger: Logger): IngestExposu
 
   const { host, port } = splitHostPort(config.grpcListen);
   const credentials = grpc.ServerCredentials.createInsecure();
-  if (isLoopbackHost(host)) return { credentials, address: config.grpcListen, mutual: false };
+  if (isLoopback(host)) return { credentials, address: config.grpcListen, mutual: false };
   if (config.grpcAllowInsecure) {
     logger.warn(
       { address: config.grpcListen },

@@ -44,6 +44,7 @@ import {
   type AssignmentEntry,
   type PlanEntry,
 } from './catalog-sql.ts';
+import { appendAudit, type Actor } from './audit.ts';
 import { StorageError, toStorageError } from './errors.ts';
 import type { SqlClient } from './sql.ts';
 
@@ -74,7 +75,11 @@ export class SqlCatalogStore implements CatalogStore {
 
   // ---- plans --------------------------------------------------------------------------------
 
-  async putPlan(plan: Plan, nowMs: number): Promise<PutResult<PlanVersion>> {
+  async putPlan(
+    plan: Plan,
+    nowMs: number,
+    actor: Actor = 'local',
+  ): Promise<PutResult<PlanVersion>> {
     const id = checkId(plan?.plan, 'plan');
     checkTime(nowMs, 'nowMs');
     return this.write(`storing plan ${id}`, async (tx) => {
@@ -106,7 +111,16 @@ export class SqlCatalogStore implements CatalogStore {
         `INSERT INTO plan_versions (plan_id, version, document) VALUES ($1, $2, $3::jsonb)`,
         [id, version, doc],
       );
-      return { changed: true, value: { id, version, plan: JSON.parse(doc) as Plan } };
+      const value: PlanVersion = { id, version, plan: JSON.parse(doc) as Plan };
+      await appendAudit(tx, {
+        actor,
+        action: 'plan.version',
+        entity: 'plan',
+        entityId: id,
+        before: latest ?? null,
+        after: value,
+      });
+      return { changed: true, value };
     });
   }
 
@@ -135,7 +149,11 @@ export class SqlCatalogStore implements CatalogStore {
 
   // ---- accounts -----------------------------------------------------------------------------
 
-  async putAccount(input: PutAccountInput, nowMs: number): Promise<PutResult<AccountView>> {
+  async putAccount(
+    input: PutAccountInput,
+    nowMs: number,
+    actor: Actor = 'local',
+  ): Promise<PutResult<AccountView>> {
     const id = checkId(input.id, 'account');
     if (typeof input.currency !== 'string' || !isCurrency(input.currency))
       invalid(
@@ -172,8 +190,18 @@ export class SqlCatalogStore implements CatalogStore {
           [id, name, account.currency, account.timeZone],
         );
         await appendAccountPlan(tx, id, 1, planId, fromMs);
-        return { changed: true, value: await accountView(tx, rowOf(account, name), nowMs) };
+        const created = await accountView(tx, rowOf(account, name), nowMs);
+        await appendAudit(tx, {
+          actor,
+          action: 'account.create',
+          entity: 'account',
+          entityId: id,
+          before: null,
+          after: created,
+        });
+        return { changed: true, value: created };
       }
+      const before = await accountView(tx, stored, nowMs);
 
       for (const [field, was, now] of [
         ['currency', stored.currency, account.currency],
@@ -199,7 +227,17 @@ export class SqlCatalogStore implements CatalogStore {
         await appendAccountPlan(tx, id, nextSeq(history), planId, fromMs);
         changed = true;
       }
-      return { changed, value: await accountView(tx, rowOf(account, name), nowMs) };
+      const after = await accountView(tx, rowOf(account, name), nowMs);
+      if (changed)
+        await appendAudit(tx, {
+          actor,
+          action: 'account.update',
+          entity: 'account',
+          entityId: id,
+          before,
+          after,
+        });
+      return { changed, value: after };
     });
   }
 
@@ -225,7 +263,11 @@ export class SqlCatalogStore implements CatalogStore {
 
   // ---- devices ------------------------------------------------------------------------------
 
-  async putDevice(input: PutDeviceInput, nowMs: number): Promise<PutResult<DeviceView>> {
+  async putDevice(
+    input: PutDeviceInput,
+    nowMs: number,
+    actor: Actor = 'local',
+  ): Promise<PutResult<DeviceView>> {
     const id = checkId(input.id, 'device');
     const accountId = input.accountId === null ? null : checkId(input.accountId, 'account');
     const planId =
@@ -281,10 +323,16 @@ export class SqlCatalogStore implements CatalogStore {
          VALUES ($1, $2, $3, $4, $5::timestamptz)`,
         [id, seq, accountId, planId, iso(fromMs)],
       );
-      return {
-        changed: true,
-        value: deviceView(id, byTime([...history, { seq, fromMs, accountId, planId }])),
-      };
+      const value = deviceView(id, byTime([...history, { seq, fromMs, accountId, planId }]));
+      await appendAudit(tx, {
+        actor,
+        action: 'device.assign',
+        entity: 'device',
+        entityId: id,
+        before: first ? null : deviceView(id, history),
+        after: value,
+      });
+      return { changed: true, value };
     });
   }
 

@@ -15,6 +15,7 @@
 //   past invoices depend on them.
 import type { Plan, PlanVersion } from '../rating/plan.ts';
 import type { BillingPeriod, RatingInput } from '../rating/types.ts';
+import type { Actor } from './audit.ts';
 
 export interface PlanAssignment {
   planId: string;
@@ -81,25 +82,30 @@ export interface PutResult<T> {
   value: T;
 }
 
+/**
+ * Every change (a new plan version, account or device assignment) is recorded in the audit log
+ * (storage/audit.ts) in the same transaction, naming `actor` (default `local`); a request that
+ * changes nothing records nothing.
+ */
 export interface CatalogStore {
   /**
    * Stores a new version of `plan.plan` unless its document equals the latest version
    * (then `changed: false`). CONFLICT when the version would take effect inside a closed
    * period of an account that uses the plan.
    */
-  putPlan(plan: Plan, nowMs: number): Promise<PutResult<PlanVersion>>;
+  putPlan(plan: Plan, nowMs: number, actor?: Actor): Promise<PutResult<PlanVersion>>;
   /** Latest version, or the given one. */
   getPlan(id: string, version?: number): Promise<PlanVersion | undefined>;
   listPlanVersions(id: string): Promise<PlanVersion[]>;
   listPlans(): Promise<PlanVersion[]>;
 
   /** INVALID_ARGUMENT for an unknown plan or a plan in another currency; CONFLICT as above. */
-  putAccount(input: PutAccountInput, nowMs: number): Promise<PutResult<AccountView>>;
+  putAccount(input: PutAccountInput, nowMs: number, actor?: Actor): Promise<PutResult<AccountView>>;
   getAccount(id: string, nowMs: number): Promise<AccountView | undefined>;
   listAccounts(nowMs: number): Promise<AccountView[]>;
 
   /** INVALID_ARGUMENT for an unknown account or plan; CONFLICT as above. */
-  putDevice(input: PutDeviceInput, nowMs: number): Promise<PutResult<DeviceView>>;
+  putDevice(input: PutDeviceInput, nowMs: number, actor?: Actor): Promise<PutResult<DeviceView>>;
   getDevice(id: string): Promise<DeviceView | undefined>;
 
   /**

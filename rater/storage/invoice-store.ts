@@ -1,6 +1,7 @@
 // Issued invoices (migration 004) and the one question late usage asks: did usage for a
 // device and time span arrive after a given instant? Same SQL on PostgreSQL and PGlite.
 import type { Invoice } from '../rating/types.ts';
+import { appendAudit, type Actor } from './audit.ts';
 import { StorageError, toStorageError } from './errors.ts';
 import type { SqlClient } from './sql.ts';
 
@@ -12,9 +13,14 @@ export interface IssuedInvoice {
 export interface InvoiceStore {
   /**
    * Stores the snapshot unless one exists for (account, period); returns the stored one and
-   * whether this call created it. An issued invoice is never replaced.
+   * whether this call created it. An issued invoice is never replaced. Issuing is recorded in
+   * the audit log, naming `actor` (default `local`).
    */
-  issue(invoice: Invoice, nowMs: number): Promise<{ issued: IssuedInvoice; created: boolean }>;
+  issue(
+    invoice: Invoice,
+    nowMs: number,
+    actor?: Actor,
+  ): Promise<{ issued: IssuedInvoice; created: boolean }>;
   get(accountId: string, period: string): Promise<IssuedInvoice | undefined>;
   /** Every issued invoice of the account, oldest period first. */
   list(accountId: string): Promise<IssuedInvoice[]>;
@@ -51,6 +57,7 @@ export class SqlInvoiceStore implements InvoiceStore {
   async issue(
     invoice: Invoice,
     nowMs: number,
+    actor: Actor = 'local',
   ): Promise<{ issued: IssuedInvoice; created: boolean }> {
     if (invoice.status === 'open')
       throw new StorageError(
@@ -83,7 +90,23 @@ export class SqlInvoiceStore implements InvoiceStore {
         const row = rows[0];
         if (!row)
           throw new StorageError('DB_ERROR', 'issued invoice vanished inside its transaction');
-        return { issued: toIssued(row), created: inserted.rows.length > 0 };
+        const created = inserted.rows.length > 0;
+        // The summary, not the snapshot: the snapshot itself is immutable in issued_invoices.
+        if (created)
+          await appendAudit(tx, {
+            actor,
+            action: 'invoice.issue',
+            entity: 'invoice',
+            entityId: `${invoice.account}/${invoice.period}`,
+            before: { status: invoice.status, total: invoice.total },
+            after: {
+              status: 'issued',
+              total: invoice.total,
+              currency: invoice.currency,
+              issued_at: snapshot.issued_at,
+            },
+          });
+        return { issued: toIssued(row), created };
       });
     } catch (e) {
       throw toStorageError(e, `issuing invoice ${invoice.account} ${invoice.period}`);

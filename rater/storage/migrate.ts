@@ -57,6 +57,9 @@ export async function runMigrations(
   caps: { timescale: boolean },
   logger: StorageLogger,
 ): Promise<number[]> {
+  // A current schema needs no lock and no DDL: a least-privilege rater role (no CREATE on the
+  // schema, docs/security.md#database-role) starts against a database its owner migrated.
+  if (await upToDate(sql)) return [];
   const applied = await sql.transaction(async (tx) => {
     // Taken before anything else, so a second rater blocks here until the first commits and
     // then (READ COMMITTED: each statement sees the latest commits) finds the work done.
@@ -85,4 +88,12 @@ export async function runMigrations(
     logger.info({ applied, latest: LATEST_VERSION }, 'database schema migrated');
   }
   return applied;
+}
+
+/** Whether every migration of this code is recorded as applied. */
+async function upToDate(sql: SqlClient): Promise<boolean> {
+  if ((await appliedVersion(sql)) === null) return false;
+  const { rows } = await sql.query<{ version: number }>(`SELECT version FROM schema_migrations`);
+  const have = new Set(rows.map((r) => r.version));
+  return MIGRATIONS.every((m) => have.has(m.version));
 }

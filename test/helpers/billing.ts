@@ -2,9 +2,10 @@
 // fixed clock, and usage records to ingest.
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../common/logger.ts';
-import { buildApi } from '../../rater/api/server.ts';
+import { buildApi, type ApiDeps } from '../../rater/api/server.ts';
 import { RaterMetrics } from '../../rater/metrics.ts';
 import { SqlCatalogStore } from '../../rater/storage/catalog-store.ts';
+import { SqlAuditLog } from '../../rater/storage/audit.ts';
 import { SqlInvoiceStore } from '../../rater/storage/invoice-store.ts';
 import { openStore } from '../../rater/storage/open.ts';
 import type { SqlUsageStore } from '../../rater/storage/usage-store.ts';
@@ -57,17 +58,26 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The rater's HTTP API over a migrated store at `url`, with the clock fixed at `now`. */
-export async function startApi(url: string, now = NOW): Promise<TestApi> {
+/**
+ * The rater's HTTP API over a migrated store at `url`, with the clock fixed at `now`; `extra`
+ * adds or replaces dependencies (keys, limits, a logger that captures).
+ */
+export async function startApi(
+  url: string,
+  now = NOW,
+  extra: Partial<ApiDeps> = {},
+): Promise<TestApi> {
   const store = await openStore(url, { poolSize: 4 });
   await store.migrate();
   const app = buildApi({
     store,
     catalog: new SqlCatalogStore(store.sql),
     invoices: new SqlInvoiceStore(store.sql),
+    audit: new SqlAuditLog(store.sql),
     metrics: new RaterMetrics({ processMetrics: false }),
     logger: silentLogger(),
     now: () => now,
+    ...extra,
   });
   await app.ready();
   return {

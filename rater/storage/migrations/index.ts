@@ -4,9 +4,16 @@ import { initial } from './001_initial.ts';
 import { catalog } from './002_catalog.ts';
 import { clockSkew } from './003_clock_skew.ts';
 import { issuedInvoices } from './004_issued_invoices.ts';
+import { auditLog } from './005_audit_log.ts';
 
 export type { Migration, MigrationCaps } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [initial, catalog, clockSkew, issuedInvoices];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  catalog,
+  clockSkew,
+  issuedInvoices,
+  auditLog,
+];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
