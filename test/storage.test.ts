@@ -69,6 +69,7 @@ for (const target of dbTargets) {
         { version: 3, name: 'clock_skew' },
         { version: 4, name: 'issued_invoices' },
         { version: 5, name: 'audit_log' },
+        { version: 6, name: 'quota_log' },
       ]);
       await store.ready();
     });

@@ -5,6 +5,7 @@ import { catalog } from './002_catalog.ts';
 import { clockSkew } from './003_clock_skew.ts';
 import { issuedInvoices } from './004_issued_invoices.ts';
 import { auditLog } from './005_audit_log.ts';
+import { quotaLog } from './006_quota_log.ts';
 
 export type { Migration, MigrationCaps } from './types.ts';
 
@@ -14,6 +15,7 @@ export const MIGRATIONS: readonly Migration[] = [
   clockSkew,
   issuedInvoices,
   auditLog,
+  quotaLog,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
