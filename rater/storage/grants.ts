@@ -16,6 +16,11 @@ export const RATER_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]>>
   device_assignments: ['SELECT', 'INSERT'],
   issued_invoices: ['SELECT', 'INSERT'],
   audit_log: ['SELECT', 'INSERT'],
+  quota_state: ['SELECT', 'INSERT', 'UPDATE'],
+  quota_crossings: ['SELECT', 'INSERT'],
+  webhook_endpoints: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  alert_deliveries: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  alert_attempts: ['SELECT', 'INSERT', 'DELETE'],
 };
 
 /** Sequences behind bigserial ids that the rater inserts into. */
