@@ -15,6 +15,7 @@ import {
 } from '../../common/quota.ts';
 import { BUCKET_MS, bucketOf } from '../../common/usage.ts';
 import { periodAt } from '../rating/period.ts';
+import type { SqlClient } from '../storage/sql.ts';
 import type { Sums, UsageSums } from './usage-sums.ts';
 import { sampleOf } from './usage-sums.ts';
 
@@ -47,12 +48,13 @@ export async function evaluateRules(
   rules: QuotaRule[],
   s: Subject,
   nowMs: number,
+  sql?: SqlClient,
 ): Promise<QuotaStatus[]> {
   const memo = new Map<string, Promise<Sums>>();
   const sumsOf = (device: string, w: Window) => {
     const k = `${device}|${w.startMs}|${w.endMs}`;
     let p = memo.get(k);
-    if (!p) memo.set(k, (p = sums.sums(device, w.startMs, w.endMs, nowMs)));
+    if (!p) memo.set(k, (p = sums.sums(device, w.startMs, w.endMs, nowMs, sql)));
     return p;
   };
   const out: QuotaStatus[] = [];

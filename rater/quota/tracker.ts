@@ -1,7 +1,7 @@
 // Quota state kept current as usage arrives. Ingest tells the tracker which devices a committed
 // batch touched (`onCommitted`); they are evaluated on the next tick from committed totals, so
 // the decision is right whichever replica ingested which usage. Each evaluation runs in one
-// transaction under the quota log's advisory lock: state upsert, crossings inserted ON CONFLICT
+// transaction under the quota log's advisory lock: usage sums, state upsert, crossings ON CONFLICT
 // DO NOTHING (only the inserter alerts, with its deliveries in the same transaction) and the
 // change-log append. A periodic sweep re-evaluates quotas not ok (rolling windows decay, months
 // roll over); it also runs at start, which reconciles after a restart.
@@ -169,9 +169,11 @@ export class QuotaTracker {
     const now = this.now();
     const rules = await this.rules.forDevice(deviceId, now);
     if (rules.accountId) this.usageAccounts.add(rules.accountId);
-    const quotas = await evaluateRules(this.sums, rules.rules, rules, now);
     const out = await this.deps.sql.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(${QUOTA_LOG_LOCK_KEY}::int8)`);
+      // Summed after the lock: every usage commit an earlier holder saw is seen here too, so
+      // statuses enter the change log in the order of the data they were decided from.
+      const quotas = await evaluateRules(this.sums, rules.rules, rules, now, tx);
       const events: QuotaEvent[] = [];
       let alerts = 0;
       let poolMoved = false;

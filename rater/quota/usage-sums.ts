@@ -51,8 +51,14 @@ export class UsageSums {
     for (const [start, k] of byStart) if (k.cutoffMs > fromMs) byStart.delete(start);
   }
 
-  /** The device's usage in [fromMs, toMs), per dims_key. */
-  async sums(deviceId: string, fromMs: number, toMs: number, nowMs: number): Promise<Sums> {
+  /** The device's usage in [fromMs, toMs), per dims_key, read through `sql` (a transaction). */
+  async sums(
+    deviceId: string,
+    fromMs: number,
+    toMs: number,
+    nowMs: number,
+    sql: SqlClient = this.sql,
+  ): Promise<Sums> {
     const cutoff = Math.min(
       toMs,
       Math.max(fromMs, Math.floor((nowMs - this.settleMs) / BUCKET_MS) * BUCKET_MS),
@@ -61,23 +67,32 @@ export class UsageSums {
     if (!byStart) this.kept.set(deviceId, (byStart = new Map()));
     let k = byStart.get(fromMs);
     if (!k || k.cutoffMs > cutoff || nowMs - k.keptAtMs > this.keepMs) {
-      k = { cutoffMs: cutoff, keptAtMs: nowMs, sums: await this.read(deviceId, fromMs, cutoff) };
+      k = {
+        cutoffMs: cutoff,
+        keptAtMs: nowMs,
+        sums: await this.read(sql, deviceId, fromMs, cutoff),
+      };
       // Rolling windows start somewhere new every 5 minutes: keep only the latest start.
       byStart.clear();
       byStart.set(fromMs, k);
     }
     const out: Sums = new Map();
     merge(out, k.sums);
-    merge(out, await this.read(deviceId, k.cutoffMs, toMs));
+    merge(out, await this.read(sql, deviceId, k.cutoffMs, toMs));
     return out;
   }
 
-  private async read(deviceId: string, fromMs: number, toMs: number): Promise<Sums> {
+  private async read(
+    sql: SqlClient,
+    deviceId: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<Sums> {
     const out: Sums = new Map();
     if (toMs <= fromMs) return out;
     const params = [deviceId, new Date(fromMs).toISOString(), new Date(toMs).toISOString()];
     const where = `device_id = $1 AND bucket >= $2::timestamptz AND bucket < $3::timestamptz`;
-    const { rows } = await this.sql.query<{
+    const { rows } = await sql.query<{
       dims_key: string;
       dims: Record<string, string>;
       up: string;
