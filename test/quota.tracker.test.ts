@@ -131,6 +131,14 @@ for (const target of dbTargets) {
         2,
       );
     });
+
+    it('counts late usage for a settled bucket (kept sums are dropped for that device)', async () => {
+      const before = (await rig.tracker.deviceQuotas('d2')).quotas.find((q) => q.id === 'cap')!;
+      const late = rig.clock.now - 3 * 86_400_000;
+      await rig.send('late', [{ deviceId: 'd2', up: 10_000, endMs: late, receivedMs: late }]);
+      const after = (await rig.tracker.deviceQuotas('d2')).quotas.find((q) => q.id === 'cap')!;
+      expect(Number(after.used) - Number(before.used)).toBe(10_000);
+    });
   });
 }
 

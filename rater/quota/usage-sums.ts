@@ -2,7 +2,7 @@
 // dimension set. A month is not rescanned per batch: buckets older than `settleMs` are summed
 // once per device and window start and kept; only recent buckets are re-read. Late usage for an
 // older bucket drops the device's kept sums (`touched`), and kept sums also expire after
-// `keepMs`, so usage ingested by another replica into old buckets is seen within that time.
+// `keepMs` (30 minutes), so usage another replica ingested into old buckets is seen then.
 import { QDec, type QDecimal, type UsageSample } from '../../common/quota.ts';
 import { BUCKET_MS } from '../../common/usage.ts';
 import { parseMetersText } from '../storage/meters-text.ts';
@@ -18,6 +18,9 @@ export interface DimsSum {
 /** Sums per dims_key. */
 export type Sums = Map<string, DimsSum>;
 
+/** Window starts kept per device: a month and a few rolling windows. */
+const MAX_STARTS = 4;
+
 interface Kept {
   cutoffMs: number;
   keptAtMs: number;
@@ -27,7 +30,7 @@ interface Kept {
 export interface UsageSumsOptions {
   /** Buckets older than this are considered settled and kept. Default 15 minutes. */
   settleMs?: number;
-  /** Kept sums are re-read after this long. Default 10 minutes. */
+  /** Kept sums are re-read after this long. Default 30 minutes. */
   keepMs?: number;
 }
 
@@ -41,7 +44,7 @@ export class UsageSums {
     opts: UsageSumsOptions = {},
   ) {
     this.settleMs = opts.settleMs ?? 15 * 60_000;
-    this.keepMs = opts.keepMs ?? 10 * 60_000;
+    this.keepMs = opts.keepMs ?? 30 * 60_000;
   }
 
   /** Usage was stored for the device at or after `fromMs`: kept sums covering it are stale. */
@@ -72,10 +75,16 @@ export class UsageSums {
         keptAtMs: nowMs,
         sums: await this.read(sql, deviceId, fromMs, cutoff),
       };
-      // Rolling windows start somewhere new every 5 minutes: keep only the latest start.
-      byStart.clear();
-      byStart.set(fromMs, k);
+    } else if (k.cutoffMs < cutoff) {
+      // Time moved on: the buckets that settled since are added, not the window re-read.
+      merge(k.sums, await this.read(sql, deviceId, k.cutoffMs, cutoff));
+      k.cutoffMs = cutoff;
     }
+    // Most recently used last; a rolling window starts somewhere new every 5 minutes, so starts
+    // no longer asked for fall out at the front.
+    byStart.delete(fromMs);
+    byStart.set(fromMs, k);
+    while (byStart.size > MAX_STARTS) byStart.delete(byStart.keys().next().value as number);
     const out: Sums = new Map();
     merge(out, k.sums);
     merge(out, await this.read(sql, deviceId, k.cutoffMs, toMs));
