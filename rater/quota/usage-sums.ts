@@ -36,6 +36,7 @@ export interface UsageSumsOptions {
 
 export class UsageSums {
   private readonly kept = new Map<string, Map<number, Kept>>();
+  private readonly generation = new Map<string, number>();
   private readonly settleMs: number;
   private readonly keepMs: number;
 
@@ -49,6 +50,8 @@ export class UsageSums {
 
   /** Usage was stored for the device at or after `fromMs`: kept sums covering it are stale. */
   touched(deviceId: string, fromMs: number): void {
+    // Also tells reads in flight not to keep what they read (it may predate this usage).
+    this.generation.set(deviceId, (this.generation.get(deviceId) ?? 0) + 1);
     const byStart = this.kept.get(deviceId);
     if (!byStart) return;
     for (const [start, k] of byStart) if (k.cutoffMs > fromMs) byStart.delete(start);
@@ -66,9 +69,8 @@ export class UsageSums {
       toMs,
       Math.max(fromMs, Math.floor((nowMs - this.settleMs) / BUCKET_MS) * BUCKET_MS),
     );
-    let byStart = this.kept.get(deviceId);
-    if (!byStart) this.kept.set(deviceId, (byStart = new Map()));
-    let k = byStart.get(fromMs);
+    const generation = this.generation.get(deviceId) ?? 0;
+    let k = this.kept.get(deviceId)?.get(fromMs);
     if (!k || k.cutoffMs > cutoff || nowMs - k.keptAtMs > this.keepMs) {
       k = {
         cutoffMs: cutoff,
@@ -76,19 +78,32 @@ export class UsageSums {
         sums: await this.read(sql, deviceId, fromMs, cutoff),
       };
     } else if (k.cutoffMs < cutoff) {
-      // Time moved on: the buckets that settled since are added, not the window re-read.
-      merge(k.sums, await this.read(sql, deviceId, k.cutoffMs, cutoff));
-      k.cutoffMs = cutoff;
+      // Time moved on: the buckets that settled since are added, not the window re-read; once,
+      // even when two callers (the tracker and the API) got here together.
+      const from = k.cutoffMs;
+      const more = await this.read(sql, deviceId, from, cutoff);
+      if (k.cutoffMs === from) {
+        merge(k.sums, more);
+        k.cutoffMs = cutoff;
+      }
     }
-    // Most recently used last; a rolling window starts somewhere new every 5 minutes, so starts
-    // no longer asked for fall out at the front.
-    byStart.delete(fromMs);
-    byStart.set(fromMs, k);
-    while (byStart.size > MAX_STARTS) byStart.delete(byStart.keys().next().value as number);
+    if ((this.generation.get(deviceId) ?? 0) === generation) this.keep(deviceId, fromMs, k);
     const out: Sums = new Map();
     merge(out, k.sums);
     merge(out, await this.read(sql, deviceId, k.cutoffMs, toMs));
     return out;
+  }
+
+  /**
+   * Most recently used last; a rolling window starts somewhere new every 5 minutes, so starts
+   * no longer asked for fall out at the front.
+   */
+  private keep(deviceId: string, fromMs: number, k: Kept): void {
+    let byStart = this.kept.get(deviceId);
+    if (!byStart) this.kept.set(deviceId, (byStart = new Map()));
+    byStart.delete(fromMs);
+    byStart.set(fromMs, k);
+    while (byStart.size > MAX_STARTS) byStart.delete(byStart.keys().next().value as number);
   }
 
   private async read(
