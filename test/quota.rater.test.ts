@@ -9,6 +9,7 @@ import { encodeBatch, RaterClient } from '../collector/forward/client.ts';
 import { UsageRecord } from '../proto/index.ts';
 import type { Rater } from '../rater/rater.ts';
 import { verifyWebhookSignature } from '../rater/quota/signature.ts';
+import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
 import { startRater, waitFor } from './helpers/stack.ts';
 
 const PLAN = `
@@ -105,5 +106,76 @@ describe('quotas in a running rater', () => {
 
     const q = await call('GET', '/v1/devices/meter-1/quotas');
     expect(q.json).toMatchObject({ state: 'throttled', quotas: [{ used: '8500', pct: '85.00' }] });
+  });
+});
+
+describe.skipIf(!hasPostgres)('two raters on one PostgreSQL database', () => {
+  it('usage for one device through both: one crossing, one delivery, one POST', async () => {
+    const db = await freshPostgresDatabase();
+    const got: string[] = [];
+    const rx = http.createServer((req, res) => {
+      got.push(String(req.headers['edgemeter-delivery']));
+      req.resume();
+      req.on('end', () => res.end());
+    });
+    await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+    const a = await startRater(db.url);
+    const b = await startRater(db.url);
+    const ca = new RaterClient(`127.0.0.1:${a.grpcPort}`);
+    const cb = new RaterClient(`127.0.0.1:${b.grpcPort}`);
+    try {
+      const put = (path: string, body: string, type = 'application/json') =>
+        fetch(`http://127.0.0.1:${a.httpPort}${path}`, {
+          method: 'PUT',
+          headers: { 'content-type': type },
+          body,
+        });
+      await put('/v1/plans/capped', PLAN, 'application/yaml');
+      await put(
+        '/v1/accounts/acme',
+        JSON.stringify({ currency: 'EUR', time_zone: 'UTC', plan: 'capped' }),
+      );
+      await put('/v1/devices/m', JSON.stringify({ account: 'acme' }));
+      const url = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/in`;
+      await put('/v1/webhooks/ops', JSON.stringify({ url }));
+
+      // 4.5 KB through each rater: 45 % alone, 90 % together (throttle at 80 %).
+      const now = Date.now();
+      const rec = (seq: number) =>
+        UsageRecord.encode({
+          deviceId: 'm',
+          seq,
+          endMs: now - 1000,
+          receivedMs: now - 1000,
+          up: 4500,
+          down: 0,
+        }).finish();
+      await Promise.all([
+        ca.send(encodeBatch('gw-a', 'a-1', [rec(1)]), 10_000),
+        cb.send(encodeBatch('gw-b', 'b-1', [rec(2)]), 10_000),
+      ]);
+      await Promise.all([a.quotaTracker!.flush(), b.quotaTracker!.flush()]);
+      const sql = (
+        a.usageStore as unknown as {
+          sql: { query: <T>(q: string) => Promise<{ rows: T[] }> };
+        }
+      ).sql;
+      const count = async (table: string) =>
+        (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
+      expect(await count('quota_crossings')).toBe(1);
+      expect(await count('alert_deliveries')).toBe(1);
+      await waitFor(async () => {
+        const { rows } = await sql.query<{ status: string }>(`SELECT status FROM alert_deliveries`);
+        return rows[0]?.status === 'delivered' ? true : undefined;
+      }, 'the delivery');
+      expect(got).toHaveLength(1);
+    } finally {
+      ca.close();
+      cb.close();
+      await a.close();
+      await b.close();
+      await new Promise<void>((r) => rx.close(() => r()));
+      await db.drop();
+    }
   });
 });
