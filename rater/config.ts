@@ -110,6 +110,42 @@ export const raterOptions = {
     doc: 'How often an idle QuotaService.Watch stream reads the quota change log for changes made by other rater replicas, in ms. Changes made by this rater are sent at once.',
     arg: '<ms>',
   }),
+  quotaEvalIntervalMs: option(integer(200, 10, 60_000), {
+    doc: 'How often devices with new usage have their quotas evaluated (ms). Each tick decides from committed totals and appends changed statuses to the quota change log (docs/quotas.md).',
+    arg: '<ms>',
+  }),
+  quotaSweepIntervalMs: option(integer(60_000, 1000, 3600_000), {
+    doc: 'How often quotas that are not ok, or whose window ended, are re-evaluated without new usage (rolling windows decaying, a new month). Also run at start.',
+    arg: '<ms>',
+  }),
+  quotaRulesTtlMs: option(integer(30_000, 0, 3600_000), {
+    doc: "How long a device's quota rules (device → account → plan) are cached. Changes made through this rater drop the cache at once; other replicas' changes are seen within this time.",
+    arg: '<ms>',
+  }),
+  billAlertIntervalMs: option(integer(15 * 60_000, 1000, 24 * 3600_000), {
+    doc: "How often accounts with new usage have their open invoice's projected total compared with their plan's bill_alerts.",
+    arg: '<ms>',
+  }),
+  webhookIntervalMs: option(integer(1000, 50, 60_000), {
+    doc: 'How often the webhook dispatcher looks for due alert deliveries (new alerts wake it at once).',
+    arg: '<ms>',
+  }),
+  webhookTimeoutMs: option(integer(10_000, 100, 120_000), {
+    doc: 'How long a webhook receiver has to answer a POST before the attempt counts as failed.',
+    arg: '<ms>',
+  }),
+  webhookRetryBaseMs: option(integer(5000, 10, 3600_000), {
+    doc: 'Delay before the first retry of a failed webhook delivery; doubled per attempt, ±20 % jitter, up to webhookRetryMaxMs.',
+    arg: '<ms>',
+  }),
+  webhookRetryMaxMs: option(integer(3600_000, 10, 24 * 3600_000), {
+    doc: 'Longest delay between two attempts of a webhook delivery.',
+    arg: '<ms>',
+  }),
+  webhookMaxAttempts: option(integer(12, 1, 100), {
+    doc: 'Attempts per webhook delivery before it is marked failed (see GET /v1/webhooks/{id}/deliveries).',
+    arg: '<n>',
+  }),
   logLevel: option(logLevel(), {
     doc: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     arg: '<level>',

@@ -20,6 +20,13 @@ import { SqlCatalogStore } from './storage/catalog-store.ts';
 import { SqlInvoiceStore, type InvoiceStore } from './storage/invoice-store.ts';
 import { openStore } from './storage/open.ts';
 import { RetentionJob } from './storage/retention.ts';
+import { InvoiceService } from './api/invoice-service.ts';
+import { BillAlerts } from './quota/bill-alerts.ts';
+import { WebhookDispatcher } from './quota/dispatcher.ts';
+import { notifyingCatalog } from './quota/rules.ts';
+import { QuotaTracker } from './quota/tracker.ts';
+import { periodAt } from './rating/period.ts';
+import { SqlAlertStore } from './storage/alert-store.ts';
 import type { UsageStore } from './storage/store.ts';
 import { SqlUsageStore } from './storage/usage-store.ts';
 
@@ -51,6 +58,10 @@ export class Rater {
   private retention: RetentionJob | undefined;
   private quotas: QuotaLog | undefined;
   private quotaStream: QuotaStream | undefined;
+  /** Quota tracking and alerts: present when the store is an SqlUsageStore. */
+  quotaTracker: QuotaTracker | undefined;
+  webhookDispatcher: WebhookDispatcher | undefined;
+  billAlerts: BillAlerts | undefined;
   grpcPort = 0;
   httpPort = 0;
   /** The address the HTTP API listens on (127.0.0.1 when keys are missing; see httpAddress). */
@@ -80,11 +91,14 @@ export class Rater {
       'database ready',
     );
 
+    const catalog = this.catalogFor(store);
+    const quotas = this.quotasFor(store, catalog);
     const service = new IngestService({
       store,
       metrics: this.metrics,
       logger,
       maxBatchRecords: this.config.maxBatchRecords,
+      ...(quotas ? { onCommitted: quotas.tracker.onCommitted } : {}),
     });
     this.grpc = new IngestServer(service, logger, {
       mutualTls: exposure.mutual,
@@ -111,8 +125,11 @@ export class Rater {
     const keys = new KeyRing(this.config.apiKeys);
     this.http = buildApi({
       store,
-      catalog: this.catalogFor(store),
+      catalog: quotas
+        ? notifyingCatalog(catalog, () => quotas.tracker.rules.invalidate())
+        : catalog,
       invoices: this.invoicesFor(store),
+      ...(quotas ? { quotas } : {}),
       audit: this.auditFor(store),
       metrics: this.metrics,
       logger,
@@ -126,6 +143,10 @@ export class Rater {
     this.httpHost = host;
     this.httpPort = (this.http.server.address() as { port: number }).port;
     logger.info({ host, port: this.httpPort, apiKeys: keys.size }, 'HTTP API listening');
+
+    this.quotaTracker?.start();
+    this.webhookDispatcher?.start();
+    this.billAlerts?.start();
 
     if (this.config.retentionDays > 0) {
       if (!(store instanceof SqlUsageStore))
@@ -173,6 +194,67 @@ export class Rater {
     throw new Error('a usage store that is not an SqlUsageStore needs deps.catalog');
   }
 
+  /**
+   * Quota tracking, projected-bill alerts and the webhook dispatcher (rater/quota): they read
+   * rollups and write their own tables in SQL, so they need an SqlUsageStore.
+   */
+  private quotasFor(store: UsageStore, catalog: CatalogStore) {
+    if (!(store instanceof SqlUsageStore)) {
+      this.deps.logger.warn({}, 'quotas and alerts are off: the store is not an SqlUsageStore');
+      return undefined;
+    }
+    const c = this.config;
+    const { logger } = this.deps;
+    const now = this.deps.clock ?? Date.now;
+    const alerts = new SqlAlertStore(store.sql);
+    const dispatcher = new WebhookDispatcher(alerts, logger, {
+      intervalMs: c.webhookIntervalMs,
+      timeoutMs: c.webhookTimeoutMs,
+      retryBaseMs: c.webhookRetryBaseMs,
+      retryMaxMs: c.webhookRetryMaxMs,
+      maxAttempts: c.webhookMaxAttempts,
+    });
+    const tracker = new QuotaTracker(
+      {
+        sql: store.sql,
+        catalog,
+        logger,
+        now,
+        onAlerts: () => dispatcher.poke(),
+        // The Watch streams exist by the time the tracker's first tick appends.
+        onAppended: () => this.quotaStream?.wake(),
+      },
+      {
+        evalIntervalMs: c.quotaEvalIntervalMs,
+        sweepIntervalMs: c.quotaSweepIntervalMs,
+        rulesTtlMs: c.quotaRulesTtlMs,
+      },
+    );
+    const invoices = new InvoiceService(catalog, this.invoicesFor(store));
+    this.billAlerts = new BillAlerts(
+      {
+        sql: store.sql,
+        rules: tracker.rules,
+        logger,
+        now,
+        accounts: () => tracker.takeUsageAccounts(),
+        onAlerts: () => dispatcher.poke(),
+        project: async (accountId, nowMs) => {
+          const account = await catalog.getAccount(accountId, nowMs);
+          if (!account) throw new Error(`unknown account ${accountId}`);
+          const period = periodAt(nowMs, account.timeZone);
+          const inv = await invoices.invoice(account, period, nowMs);
+          const total = inv.projected_total ?? inv.total;
+          return { period, currency: inv.currency, total: inv.total, projected: total };
+        },
+      },
+      c.billAlertIntervalMs,
+    );
+    this.quotaTracker = tracker;
+    this.webhookDispatcher = dispatcher;
+    return { tracker, alerts };
+  }
+
   /** Issued invoices live in the same database, over the same connection. */
   private invoicesFor(store: UsageStore): InvoiceStore {
     if (this.deps.invoices) return this.deps.invoices;
@@ -210,6 +292,10 @@ export class Rater {
     this.quotaStream?.close();
     await this.grpc?.close();
     await this.http?.close();
+    // After ingest stopped: the last batches' devices are evaluated before the database closes.
+    await this.billAlerts?.stop();
+    await this.quotaTracker?.stop();
+    await this.webhookDispatcher?.stop();
     // A store passed in belongs to the caller.
     if (!this.deps.store) await this.store?.close();
   }

@@ -70,6 +70,7 @@ for (const target of dbTargets) {
         { version: 4, name: 'issued_invoices' },
         { version: 5, name: 'audit_log' },
         { version: 6, name: 'quota_log' },
+        { version: 7, name: 'quotas' },
       ]);
       await store.ready();
     });

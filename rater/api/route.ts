@@ -24,7 +24,7 @@ export interface ResponseDoc {
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface RouteSpec<P, Q, B> {
-  method: 'GET' | 'PUT' | 'POST';
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   url: string;
   /** Who may call it (keys.ts): every route says so; auth.ts enforces it before anything else. */
   access: Access;

@@ -20,6 +20,10 @@ import { billingRoutes } from './billing.ts';
 import { InvoiceService } from './invoice-service.ts';
 import { LOCAL_PRINCIPAL, type KeyRing } from './keys.ts';
 import { planRoutes } from './plans.ts';
+import { quotaRoutes } from './quotas.ts';
+import { webhookRoutes } from './webhooks.ts';
+import type { QuotaTracker } from '../quota/tracker.ts';
+import type { SqlAlertStore } from '../storage/alert-store.ts';
 import { route } from './route.ts';
 import { registerUsageRoutes } from './usage.ts';
 
@@ -38,6 +42,8 @@ export interface ApiDeps {
   bodyLimit?: number;
   /** Requests per window per key (per address without keys); max 0 turns it off. */
   rateLimit?: { max: number; windowMs: number };
+  /** Quota readouts and alert webhooks (rater/quota); absent: those routes are not served. */
+  quotas?: { tracker: QuotaTracker; alerts: SqlAlertStore };
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -99,6 +105,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         { name: 'devices', description: 'Device assignments' },
         { name: 'billing', description: 'Invoices and charges' },
         { name: 'audit', description: 'Who changed what (admin only)' },
+        { name: 'quotas', description: 'Usage against quota limits, now' },
+        { name: 'webhooks', description: 'Alert receivers and their delivery log (admin only)' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
       components: {
@@ -157,6 +165,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Its own context: it reads JSON bodies as text (see plans.ts).
     await api.register(planRoutes, { catalog: deps.catalog, now });
     await api.register(auditRoutes, { audit: deps.audit });
+    if (deps.quotas) {
+      await api.register(quotaRoutes, { tracker: deps.quotas.tracker });
+      await api.register(webhookRoutes, { alerts: deps.quotas.alerts });
+    }
     // A description, no data: tools fetch it without a key.
     api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
       app.swagger(),

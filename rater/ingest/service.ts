@@ -21,6 +21,11 @@ export interface IngestServiceDeps {
   metrics: RaterMetrics;
   logger: Logger;
   maxBatchRecords: number;
+  /**
+   * After a batch's transaction committed with new usage: its devices, and the earliest time
+   * any of its records touches (quota tracking, rater/quota/tracker.ts).
+   */
+  onCommitted?: (deviceIds: Set<string>, fromMs: number) => void;
 }
 
 /** proto3 leaves absent optional fields null; the record model uses undefined. */
@@ -106,6 +111,7 @@ export class IngestService {
     try {
       const out = await this.store(collectorId, batchId, records, rejected);
       end();
+      if (out.accepted > 0 && this.deps.onCommitted) this.committed(records);
       rejected.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       metrics.batches.inc({ result: 'ok' });
       metrics.records.inc({ result: 'accepted' }, out.accepted);
@@ -123,6 +129,17 @@ export class IngestService {
       metrics.batches.inc({ result: 'error' });
       throw err;
     }
+  }
+
+  private committed(items: Indexed[]): void {
+    const devices = new Set<string>();
+    let fromMs = Infinity;
+    for (const { record: r } of items) {
+      devices.add(r.deviceId);
+      // Rollups are end-inclusive: a record ending on a bucket edge belongs to the bucket before.
+      fromMs = Math.min(fromMs, (r.startMs ?? r.endMs) - 1);
+    }
+    this.deps.onCommitted?.(devices, fromMs);
   }
 
   /**

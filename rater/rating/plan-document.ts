@@ -1,6 +1,7 @@
 // A stored (validated) plan written back as a plan document a user can edit and apply again.
 // Pure; the API's GET /v1/plans/{id} and `edgemeter plans get` show plans this way.
 import { planSchema, type Plan, type Pricing, type Quantity } from './plan.ts';
+import { quotaDocument } from './quota-plan.ts';
 
 /**
  * A validated plan written back as a plan document: the schema turns quantities such as
@@ -9,12 +10,18 @@ import { planSchema, type Plan, type Pricing, type Quantity } from './plan.ts';
  * `parsePlan` of the result gives the same plan: a GET can be edited and PUT back.
  */
 export function planDocument(plan: Plan): Record<string, unknown> {
-  const doc = { ...plan, charges: plan.charges.map(chargeDocument) };
+  const doc = withQuotas(plan, { ...plan, charges: plan.charges.map(chargeDocument) });
   // Once more through the schema: keys come out in the schema's order (plan, name, currency,
   // effective_from, …) rather than the database's jsonb order, which reads better as YAML.
   // A stored document the schema no longer takes is shown as stored.
   const again = planSchema.safeParse(doc);
-  return again.success ? { ...again.data, charges: again.data.charges.map(chargeDocument) } : doc;
+  return again.success
+    ? withQuotas(again.data, { ...again.data, charges: again.data.charges.map(chargeDocument) })
+    : doc;
+}
+
+function withQuotas(plan: Plan, doc: Record<string, unknown>): Record<string, unknown> {
+  return plan.quotas ? { ...doc, quotas: plan.quotas.map(quotaDocument) } : doc;
 }
 
 function quantityText(q: Quantity): string {

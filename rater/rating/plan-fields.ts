@@ -140,8 +140,10 @@ export const pricingSchema = z.discriminatedUnion('model', [
 ]);
 export type Pricing = z.output<typeof pricingSchema>;
 
-const dimName = z.string().regex(LIMITS.dimKeyRe, 'dimension names follow the record dims rules');
-const dimValues = z.union([z.string(), z.array(z.string()).min(1)]);
+export const dimName = z
+  .string()
+  .regex(LIMITS.dimKeyRe, 'dimension names follow the record dims rules');
+export const dimValues = z.union([z.string(), z.array(z.string()).min(1)]);
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const hhmm = z

@@ -23,6 +23,7 @@ import {
   window,
   type Quantity,
 } from './plan-fields.ts';
+import { billAlertSchema, checkQuota, quotaSchema, type QuotaDoc } from './quota-plan.ts';
 
 export {
   BYTE_UNITS,
@@ -169,6 +170,10 @@ export const planSchema = z
     minimum: z.array(limit).default([]),
     /** Cap on the usage and peak charges, per device or per account. */
     cap: z.array(limit).default([]),
+    /** Usage quotas: thresholds that notify, throttle or block (quota-plan.ts, docs/quotas.md). */
+    quotas: z.array(quotaSchema).optional(),
+    /** Alerts when the open invoice's projected total passes an amount, once per period. */
+    bill_alerts: z.array(billAlertSchema).optional(),
   })
   .strict()
   // Cross-field checks run even when some fields failed (`when`), so one answer lists every
@@ -177,6 +182,7 @@ export const planSchema = z
     (p, ctx) => {
       if (typeof p !== 'object' || p === null) return;
       const failed = new Set(ctx.issues.map((i) => (i.path ?? []).slice(0, 2).join('.')));
+      if (Array.isArray(p.quotas)) checkPlanQuotas(p.quotas, failed, ctx);
       if (!Array.isArray(p.charges) || failed.has('charges')) return;
       const windowsOk = typeof p.windows === 'object' && !failed.has('windows');
       const units = p.units === 'binary' ? 'binary' : 'decimal';
@@ -225,6 +231,23 @@ export interface PlanVersion {
   id: string;
   version: number;
   plan: Plan;
+}
+
+function checkPlanQuotas(quotas: QuotaDoc[], failed: Set<string>, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  quotas.forEach((q, i) => {
+    const id: unknown = (q as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') {
+      if (seen.has(id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['quotas', i, 'id'],
+          message: `duplicate quota id ${id}`,
+        });
+      seen.add(id);
+    }
+    if (!failed.has(`quotas.${i}`)) checkQuota(q, ['quotas', i], ctx);
+  });
 }
 
 function quantitiesOf(

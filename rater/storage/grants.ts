@@ -16,10 +16,20 @@ export const RATER_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]>>
   device_assignments: ['SELECT', 'INSERT'],
   issued_invoices: ['SELECT', 'INSERT'],
   audit_log: ['SELECT', 'INSERT'],
+  quota_changes: ['SELECT', 'INSERT'],
+  quota_state: ['SELECT', 'INSERT', 'UPDATE'],
+  quota_crossings: ['SELECT', 'INSERT'],
+  webhook_endpoints: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  alert_deliveries: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  alert_attempts: ['SELECT', 'INSERT', 'DELETE'],
 };
 
 /** Sequences behind bigserial ids that the rater inserts into. */
-export const RATER_SEQUENCES = ['usage_conflicts_id_seq', 'audit_log_id_seq'] as const;
+export const RATER_SEQUENCES = [
+  'usage_conflicts_id_seq',
+  'audit_log_id_seq',
+  'quota_changes_seq_seq',
+] as const;
 
 const IDENT_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 

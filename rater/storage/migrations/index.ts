@@ -6,6 +6,7 @@ import { clockSkew } from './003_clock_skew.ts';
 import { issuedInvoices } from './004_issued_invoices.ts';
 import { auditLog } from './005_audit_log.ts';
 import { quotaLog } from './006_quota_log.ts';
+import { quotas } from './007_quotas.ts';
 
 export type { Migration, MigrationCaps } from './types.ts';
 
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   issuedInvoices,
   auditLog,
   quotaLog,
+  quotas,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
