@@ -207,8 +207,9 @@ export class QuotaKeeper {
     }
     if (devices.size === 0 && pools.size === 0) return;
     await store.save(devices, pools);
-    for (const [id, levels] of before) await this.localCrossings(id, levels);
+    // State first, then notices: a device that gets a notice finds the retained state agreeing.
     for (const id of before.keys()) await this.publishView(id, false);
+    for (const [id, levels] of before) await this.localCrossings(id, levels);
   }
 
   private seenBefore(r: UsageRecord): boolean {
