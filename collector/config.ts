@@ -76,6 +76,7 @@ export const collectorOptions = {
   mqttUpstreamPassword: option(z.string().optional(), {
     doc: 'Password for the upstream broker.',
     arg: '<secret>',
+    secret: true,
   }),
   rater: option(
     z
