@@ -68,7 +68,12 @@ class HeldSender implements BatchSender {
   }
 }
 
-async function setup(maxInFlight: number, records: number, failAcks = 0) {
+async function setup(
+  maxInFlight: number,
+  records: number,
+  failAcks = 0,
+  extra: UsageRecordMsg[] = [],
+) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'edgemeter-forwarder-'));
   const outbox = new Outbox({
     dir: path.join(dir, 'outbox'),
@@ -79,6 +84,7 @@ async function setup(maxInFlight: number, records: number, failAcks = 0) {
   });
   await outbox.open();
   await outbox.append(Array.from({ length: records }, (_, i) => record(i + 1)));
+  if (extra.length > 0) await outbox.append(extra);
   const sender = new HeldSender();
   const forwarder = new Forwarder(
     {
@@ -147,6 +153,25 @@ describe('Forwarder with several batches in flight', () => {
     expect(sender.sent[2]?.batchId).toBe('gw-1:1-10');
     (sender.sent[2] as Sent).answer();
     await eventually(() => outbox.stats().records === 0, 'the outbox to drain');
+  });
+
+  it('holds back a batch that repeats a key still in flight, so the first version stays', async () => {
+    // Seq 5 again with other content (a conflict): whichever version the rater stores first is
+    // the one billed, so the second may not overtake the first.
+    const changed = { ...record(5), up: 999 };
+    const { sender } = await setup(3, 10, 0, [changed, record(11)]);
+    await sender.until(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sender.sent.map((s) => s.batchId)).toEqual(['gw-1:1-10']);
+    (sender.sent[0] as Sent).answer();
+    await sender.until(2);
+    expect(sender.sent[1]).toMatchObject({ batchId: 'gw-1:11-12', records: 2 });
+  });
+
+  it('keeps several batches in flight when their keys differ', async () => {
+    const { sender } = await setup(3, 10, 0, [record(11), record(12)]);
+    await sender.until(2);
+    expect(sender.sent.map((s) => s.batchId)).toEqual(['gw-1:1-10', 'gw-1:11-12']);
   });
 
   it('with maxInFlight 1 waits for each answer before the next batch', async () => {

@@ -245,6 +245,8 @@ describe.skipIf(!hasPostgres)('quotas at the edge', () => {
     expect(warned.body).toMatchObject({ source: 'collector', state: 'warning' });
     expect(warned.body.quotas[0]).toMatchObject({ used: '620', level: 0 });
     const notices = () => seen.filter((s) => s.topic === `quota/${id}/notice`).map((s) => s.body);
+    // The notice follows the retained state (a notified device finds the state agreeing).
+    await waitFor(() => (notices().length > 0 ? true : undefined), 'the local notice');
     expect(notices()).toMatchObject([{ level: 0, threshold: '50', source: 'collector' }]);
     const metrics = await (await fetch(`http://127.0.0.1:${gw.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/^edgemeter_collector_quota_watch_connected 0$/m);

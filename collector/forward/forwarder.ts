@@ -6,7 +6,9 @@
 // Several batches are in flight at once (`maxInFlight`): with one, the collector waited for each
 // store transaction, and a backlog drained at one batch per transaction time. Each batch is
 // settled on its own answer, so acks may arrive out of order; the outbox deletes exactly the
-// entries of the acknowledged batch.
+// entries of the acknowledged batch. One order still matters: when a record key comes back with
+// other content, the first version stays (PRODUCT.md), so a batch holding a key that is still in
+// flight waits until the earlier batches are settled.
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
@@ -16,6 +18,7 @@ import type { DeadLetterEntry, OutboxEntry as ForwardEntry } from '../buffer/typ
 import type { CollectorMetrics } from '../metrics.ts';
 import { backoffDelay } from './backoff.ts';
 import { encodeBatch } from './client.ts';
+import { recordIdentity } from './record-identity.ts';
 
 /** What the forwarder needs of the outbox (collector/buffer/outbox.ts). */
 export interface ForwardSource {
@@ -68,6 +71,8 @@ export class Forwarder {
   private wake: AbortController | undefined;
   /** Records of the batches in flight (still counted in the outbox's stats). */
   private inFlightRecords = 0;
+  /** Record identities (device and key) in batches not yet settled, with their counts. */
+  private readonly inFlightKeys = new Map<string, number>();
 
   constructor(
     private readonly opts: ForwarderOptions,
@@ -105,6 +110,9 @@ export class Forwarder {
         }
         const entries = await this.next();
         if (entries.length === 0) continue;
+        const keys = limit > 1 ? entries.map((e) => recordIdentity(e.bytes)) : [];
+        if (keys.some((k) => this.inFlightKeys.has(k))) await Promise.allSettled(inFlight);
+        for (const k of keys) this.inFlightKeys.set(k, (this.inFlightKeys.get(k) ?? 0) + 1);
         this.inFlightRecords += entries.length;
         const delivery = this.deliver(entries)
           .catch((err: unknown) => {
@@ -114,6 +122,11 @@ export class Forwarder {
           })
           .finally(() => {
             this.inFlightRecords -= entries.length;
+            for (const k of keys) {
+              const n = (this.inFlightKeys.get(k) ?? 1) - 1;
+              if (n === 0) this.inFlightKeys.delete(k);
+              else this.inFlightKeys.set(k, n);
+            }
             inFlight.delete(delivery);
           });
         inFlight.add(delivery);
