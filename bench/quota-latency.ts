@@ -54,7 +54,10 @@ interface Probe {
 }
 
 interface Sample {
+  id: string;
   path: Path;
+  /** Wall-clock time of the PUBACK, to compare with the rater's ingested_at. */
+  ackedAt: number;
   ms: number;
   source: string;
 }
@@ -132,10 +135,11 @@ async function report(p: Probe, bytes: number): Promise<number> {
 async function cross(p: Probe, bytes: number): Promise<Sample | undefined> {
   const before = p.seen.length;
   const acked = await report(p, bytes);
+  const ackedAt = Date.now();
   const end = Date.now() + PROBE_TIMEOUT_MS;
   while (Date.now() < end) {
     const hit = p.seen.slice(before).find((s) => s.state === 'warning');
-    if (hit) return { path: p.path, ms: hit.at - acked, source: hit.source };
+    if (hit) return { id: p.id, path: p.path, ackedAt, ms: hit.at - acked, source: hit.source };
     await sleep(5);
   }
   return undefined;
@@ -214,6 +218,8 @@ const quotaLatency: Benchmark = async ({ quick, log }) => {
     // What the rater committed while the crossings were made (its transaction times).
     const sql = await openSql(db.url);
     let eventsS: number;
+    let toIngest: Stats;
+    let toLog: Stats;
     try {
       const [row] = await sql.query<{ n: string }>(
         `SELECT count(*) AS n FROM usage_records
@@ -221,6 +227,29 @@ const quotaLatency: Benchmark = async ({ quick, log }) => {
         [new Date(t0), new Date(probeEnd), `${prefix}%`],
       );
       eventsS = Number(row?.n ?? 0) / ((probeEnd - t0) / 1000);
+      // The rater path's first part: PUBACK → the start of the transaction that stored the
+      // crossing record (forwarding and the queue in front of it); the rest is the decision.
+      const ingested = await sql.query<{ device_id: string; at: Date }>(
+        `SELECT device_id, max(ingested_at) AS at FROM usage_records
+         WHERE device_id LIKE 'qprobe-rater-%' GROUP BY device_id`,
+      );
+      const at = new Map(ingested.map((r) => [r.device_id, new Date(r.at).getTime()]));
+      const appended = await sql.query<{ device_id: string; at: Date }>(
+        `SELECT device_id, min(created_at) AS at FROM quota_changes
+         WHERE device_id LIKE 'qprobe-rater-%' AND status->>'state' = 'warning'
+         GROUP BY device_id`,
+      );
+      const logAt = new Map(appended.map((r) => [r.device_id, new Date(r.at).getTime()]));
+      toLog = stats(
+        samples
+          .filter((x) => x.path === 'rater' && logAt.has(x.id))
+          .map((x) => (logAt.get(x.id) as number) - x.ackedAt),
+      );
+      toIngest = stats(
+        samples
+          .filter((x) => x.path === 'rater' && at.has(x.id))
+          .map((x) => (at.get(x.id) as number) - x.ackedAt),
+      );
     } finally {
       await sql.close();
     }
@@ -267,6 +296,8 @@ const quotaLatency: Benchmark = async ({ quick, log }) => {
         quota_latency_rater_p99_ms: Math.round(rs.p99),
         quota_latency_local_p50_ms: Math.round(ls.p50),
         quota_latency_local_p99_ms: Math.round(ls.p99),
+        quota_latency_rater_ingest_p99_ms: Math.round(toIngest.p99),
+        quota_latency_rater_log_p99_ms: Math.round(toLog.p99),
         quota_latency_missed: 2 * perPath - all.n,
         quota_latency_load_events_s: Math.round(eventsS),
       },
@@ -279,6 +310,11 @@ const quotaLatency: Benchmark = async ({ quick, log }) => {
           ['path', 'crossings', 'seen', 'missed', 'p50 ms', 'p99 ms', 'max ms', 'source'],
           rows,
         ),
+        `rater path, of which PUBACK → the rater's ingest transaction of the crossing record ` +
+          `(ingested_at): p50 ${fmt(toIngest.p50)} ms, p99 ${fmt(toIngest.p99)} ms, ` +
+          `max ${fmt(toIngest.max)} ms (${toIngest.n} records); PUBACK → the transaction ` +
+          `appending the warning to the change log (created_at): p50 ${fmt(toLog.p50)} ms, ` +
+          `p99 ${fmt(toLog.p99)} ms, max ${fmt(toLog.max)} ms (${toLog.n})`,
       ].join('\n'),
       notes: [
         'rater path: the device had no status, so only the rater can decide (commit → ' +
