@@ -13,6 +13,7 @@ const BENCHMARKS: Array<{ id: string; keys: string[] }> = [
   { id: 'rater-ingest', keys: ['rater_rows_s', 'raw_insert_rows_s', 'rater_ratio'] },
   { id: 'rating', keys: ['rating_month_1000_devices_s'] },
   { id: 'footprint', keys: ['collector_rss_mb_1m_backlog', 'drain_records_s'] },
+  { id: 'quota-latency', keys: ['quota_latency_p50_ms', 'quota_latency_p99_ms'] },
 ];
 
 const KEYS = [
@@ -28,6 +29,8 @@ const KEYS = [
   'rating_month_1000_devices_s',
   'collector_rss_mb_1m_backlog',
   'drain_records_s',
+  'quota_latency_p50_ms',
+  'quota_latency_p99_ms',
   'lost',
   'duplicated',
 ];
