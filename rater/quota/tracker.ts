@@ -169,6 +169,16 @@ export class QuotaTracker {
     const now = this.now();
     const rules = await this.rules.forDevice(deviceId, now);
     if (rules.accountId) this.usageAccounts.add(rules.accountId);
+    // Most devices under load may have no quota at all: skip them without taking the log's lock
+    // (which serializes evaluations on every replica), unless they once had a status that must
+    // now be cleared.
+    if (rules.rules.length === 0) {
+      const had = await this.deps.sql.query(
+        `SELECT 1 FROM quota_changes WHERE device_id = $1 LIMIT 1`,
+        [deviceId],
+      );
+      if (had.rows.length === 0) return;
+    }
     const out = await this.deps.sql.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(${QUOTA_LOG_LOCK_KEY}::int8)`);
       // Summed after the lock: every usage commit an earlier holder saw is seen here too, so
