@@ -210,6 +210,29 @@ export interface QuotaEvent {
   at: string;
 }
 
+/** The event for reaching threshold `level` of a quota, or undefined if the rule has no such level. */
+export function crossingEvent(
+  q: Pick<QuotaStatus, 'key' | 'id' | 'used' | 'limit' | 'rule'>,
+  level: number,
+  windowStart: string,
+  at: string,
+): QuotaEvent | undefined {
+  const t = q.rule.thresholds[level];
+  if (!t) return undefined;
+  return {
+    type: 'threshold_crossed',
+    key: q.key,
+    id: q.id,
+    level,
+    threshold: t.pct,
+    action: t.action,
+    used: q.used,
+    limit: q.limit,
+    windowStart,
+    at,
+  };
+}
+
 export interface DeviceQuotaStatus {
   deviceId: string;
   /** Position in the rater's change log; a collector resumes its stream after it. */

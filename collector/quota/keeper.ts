@@ -7,6 +7,7 @@ import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 import {
   addSample,
+  crossingEvent,
   QDec,
   withLocalUsage,
   worstState,
@@ -235,20 +236,8 @@ export class QuotaKeeper {
     const notices: QuotaEvent[] = [];
     view.quotas.forEach((q, i) => {
       for (let level = (levelsBefore[i] ?? -1) + 1; level <= q.level; level++) {
-        const t = q.rule.thresholds[level];
-        if (!t) continue;
-        const e: QuotaEvent = {
-          type: 'threshold_crossed',
-          key: q.key,
-          id: q.id,
-          level,
-          threshold: t.pct,
-          action: t.action,
-          used: q.used,
-          limit: q.limit,
-          windowStart: q.windowStart,
-          at: new Date(this.now()).toISOString(),
-        };
+        const e = crossingEvent(q, level, q.windowStart, new Date(this.now()).toISOString());
+        if (!e) continue;
         if (this.markNoticed(entry, e)) notices.push(e);
       }
     });

@@ -7,7 +7,12 @@
 // roll over); it also runs at start, which reconciles after a restart.
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
-import type { DeviceQuotaStatus, QuotaEvent, QuotaStatus } from '../../common/quota.ts';
+import {
+  crossingEvent,
+  type DeviceQuotaStatus,
+  type QuotaEvent,
+  type QuotaStatus,
+} from '../../common/quota.ts';
 import type { CatalogStore } from '../storage/catalog.ts';
 import { enqueueAlert } from '../storage/alert-store.ts';
 import { QUOTA_LOG_LOCK_KEY, SqlQuotaLog } from '../storage/quota-log.ts';
@@ -195,20 +200,8 @@ export class QuotaTracker {
         if (q.scope === 'account' && (!prev || prev.level !== q.level || prev.state !== q.state))
           poolMoved = true;
         for (let level = 0; level <= q.level; level++) {
-          const t = q.rule.thresholds[level];
-          if (!t) continue;
-          const event: QuotaEvent = {
-            type: 'threshold_crossed',
-            key: q.key,
-            id: q.id,
-            level,
-            threshold: t.pct,
-            action: t.action,
-            used: q.used,
-            limit: q.limit,
-            windowStart: iso(episode),
-            at: iso(now),
-          };
+          const event = crossingEvent(q, level, iso(episode), iso(now));
+          if (!event) continue;
           const ins = await tx.query(
             `INSERT INTO quota_crossings (rule_key, subject, window_start, level, event)
              VALUES ($1, $2, $3::timestamptz, $4, $5::json) ON CONFLICT DO NOTHING RETURNING level`,

@@ -167,6 +167,18 @@ export const window = z
   });
 export type TimeWindow = z.output<typeof window>;
 
+/** up, down, total (bytes) or meters.NAME (a meter from the records' `meters`). */
+export const meter = z
+  .string()
+  .refine(
+    (m) =>
+      m === 'up' ||
+      m === 'down' ||
+      m === 'total' ||
+      (m.startsWith('meters.') && LIMITS.meterNameRe.test(m.slice(7))),
+    'meter must be up, down, total or meters.NAME',
+  );
+
 export const filter = z
   .object({
     /** Only usage whose dims have one of these values (every listed dim must match). */

@@ -8,7 +8,6 @@
 import { Decimal } from 'decimal.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { LIMITS } from '../../common/usage.ts';
 import { EFFECTIVE_TIME_RULE, isEffectiveTime } from './period.ts';
 import {
   BYTE_UNITS,
@@ -16,6 +15,7 @@ import {
   ROUNDING_MODES,
   amount,
   filter,
+  meter,
   pricingSchema,
   quantity,
   rounding,
@@ -59,16 +59,7 @@ const usageCharge = z
     type: z.literal('usage'),
     description: z.string().max(200).optional(),
     /** up, down, total (bytes) or meters.NAME (a meter from the records' `meters`). */
-    meter: z
-      .string()
-      .refine(
-        (m) =>
-          m === 'up' ||
-          m === 'down' ||
-          m === 'total' ||
-          (m.startsWith('meters.') && LIMITS.meterNameRe.test(m.slice(7))),
-        'meter must be up, down, total or meters.NAME',
-      ),
+    meter,
     /** Unit of prices and tier bounds: B, KB, MB, GB, TB for bytes; omitted (1) for other meters. */
     unit: z.enum(BYTE_UNITS).optional(),
     filter: filter.optional(),

@@ -4,12 +4,12 @@
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import type { DimsMatch, QuotaRule } from '../../common/quota.ts';
-import { LIMITS } from '../../common/usage.ts';
 import {
   BYTE_UNITS,
   RATE_UNITS,
   amount,
   dimName,
+  meter,
   dimValues,
   quantity,
   unitFactor,
@@ -38,16 +38,7 @@ export const quotaSchema = z
   .object({
     id: z.string().regex(QUOTA_ID_RE, 'quota ids are 1-64 characters of [A-Za-z0-9._-]'),
     description: z.string().max(200).optional(),
-    meter: z
-      .string()
-      .refine(
-        (m) =>
-          m === 'up' ||
-          m === 'down' ||
-          m === 'total' ||
-          (m.startsWith('meters.') && LIMITS.meterNameRe.test(m.slice(7))),
-        'meter must be up, down, total or meters.NAME',
-      ),
+    meter,
     /** device: each device on its own usage; account: one pool for the account's devices. */
     scope: z.enum(['device', 'account']).default('device'),
     /** "10 GB" for byte meters (a plain number is bytes), a plain number for meters.NAME. */
