@@ -1,4 +1,4 @@
-// TLS material and listen-address rules shared by both programs.
+// TLS material shared by both programs: PEM files, options that go in pairs, certificate names.
 import { readFileSync } from 'node:fs';
 
 export class TlsConfigError extends Error {
