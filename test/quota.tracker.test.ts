@@ -4,6 +4,7 @@
 // window decays and re-arms; on the PostgreSQL server two trackers evaluating the same device at
 // once produce one crossing and one delivery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePlan } from '../rater/rating/plan.ts';
 import { dbTargets } from './helpers/db.ts';
 import {
   changes,
@@ -139,8 +140,37 @@ for (const target of dbTargets) {
       const after = (await rig.tracker.deviceQuotas('d2')).quotas.find((q) => q.id === 'cap')!;
       expect(Number(after.used) - Number(before.used)).toBe(10_000);
     });
+
+    it('a device without quotas gets no status, and one that loses its quotas is cleared', async () => {
+      await rig.send('stray', [{ deviceId: 'stray-1', up: 900_000 }]);
+      expect(await changes(rig.store, 'stray-1')).toEqual([]);
+
+      await rig.catalog.putDevice({ id: 'mover', accountId: 'acme' }, rig.clock.now);
+      await rig.send('mover-1', [{ deviceId: 'mover', up: 100_000 }]);
+      expect((await changes(rig.store, 'mover')).at(-1)?.quotas.length).toBeGreaterThan(0);
+      await rig.catalog.putPlan(parsePlan(NO_QUOTA_PLAN), rig.clock.now);
+      await rig.catalog.putAccount(
+        { id: 'free', currency: 'EUR', timeZone: 'UTC', planId: 'free' },
+        rig.clock.now,
+      );
+      rig.clock.now += 60_000;
+      await rig.catalog.putDevice({ id: 'mover', accountId: 'free' }, rig.clock.now);
+      rig.clock.now += 60_000;
+      await rig.send('mover-2', [{ deviceId: 'mover', up: 1 }]);
+      const last = (await changes(rig.store, 'mover')).at(-1)!;
+      expect(last.quotas).toEqual([]);
+      expect(last.state).toBe('ok');
+    });
   });
 }
+
+const NO_QUOTA_PLAN = `
+plan: free
+currency: EUR
+effective_from: '2020-01-01'
+charges:
+  - { id: fee, type: fixed, per: account, amount: '1.00' }
+`;
 
 const pg = dbTargets.find((t) => t.driver === 'pg')!;
 describe.skipIf(!pg.available)('two trackers on one PostgreSQL database', () => {
