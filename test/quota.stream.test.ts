@@ -12,7 +12,6 @@ import {
   WatchQuotaRequest,
   type QuotaUpdateMsg,
 } from '../proto/index.ts';
-import { loadRaterConfig } from '../rater/config.ts';
 import type { QuotaLog } from '../rater/quota/log.ts';
 import { QuotaStream, quotaServiceDefinition } from '../rater/quota/stream.ts';
 import { Rater } from '../rater/rater.ts';
@@ -20,7 +19,7 @@ import { openStore } from '../rater/storage/open.ts';
 import { SqlQuotaLog } from '../rater/storage/quota-log.ts';
 import type { SqlUsageStore } from '../rater/storage/usage-store.ts';
 import { quota, rule, status } from './helpers/quota.ts';
-import { labPki } from './helpers/security.ts';
+import { labPki, startMutualTlsRater } from './helpers/security.ts';
 import { startCollector, tempDir, waitFor } from './helpers/stack.ts';
 
 interface Watching {
@@ -180,20 +179,7 @@ describe('QuotaService.Watch with mutual TLS', () => {
     const tmp = await tempDir();
     dir = tmp.path;
     pki = await labPki(join(dir, 'pki'), { collectors: ['gw-1'] });
-    rater = await new Rater(
-      loadRaterConfig({
-        env: {},
-        flags: {
-          db: 'embedded:memory',
-          grpcListen: '127.0.0.1:0',
-          httpListen: '127.0.0.1:0',
-          grpcTlsCert: pki.file('rater.crt'),
-          grpcTlsKey: pki.file('rater.key'),
-          grpcTlsClientCa: pki.file('ca.crt'),
-        },
-      }),
-      { logger: silentLogger() },
-    ).start();
+    rater = await startMutualTlsRater(pki, silentLogger());
     cleanup = async () => {
       await rater.close();
       await tmp.remove();

@@ -11,7 +11,7 @@ import { encodeBatch, RaterClient } from '../collector/forward/client.ts';
 import { UsageRecord } from '../proto/index.ts';
 import { loadRaterConfig } from '../rater/config.ts';
 import { Rater } from '../rater/rater.ts';
-import { capturingLogger, labPki, type LabPki } from './helpers/security.ts';
+import { capturingLogger, labPki, startMutualTlsRater, type LabPki } from './helpers/security.ts';
 import {
   device,
   report,
@@ -64,20 +64,7 @@ describe('gRPC ingest with mutual TLS', () => {
     const dir = await tempDir();
     pki = await labPki(join(dir.path, 'pki'), { collectors: ['gw-1', 'gw-2'] });
     stranger = await labPki(join(dir.path, 'stranger'), { collectors: ['gw-1'] });
-    rater = await new Rater(
-      loadRaterConfig({
-        env: {},
-        flags: {
-          db: 'embedded:memory',
-          grpcListen: '127.0.0.1:0',
-          httpListen: '127.0.0.1:0',
-          grpcTlsCert: pki.file('rater.crt'),
-          grpcTlsKey: pki.file('rater.key'),
-          grpcTlsClientCa: pki.file('ca.crt'),
-        },
-      }),
-      { logger: log.logger },
-    ).start();
+    rater = await startMutualTlsRater(pki, log.logger);
     collector = await startCollector({
       raterPort: rater.grpcPort,
       bufferDir: join(dir.path, 'buf'),

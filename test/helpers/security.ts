@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { initPki } from '../../common/pki.ts';
+import { loadRaterConfig } from '../../rater/config.ts';
+import { Rater } from '../../rater/rater.ts';
 
 export interface CapturedLog {
   logger: Logger;
@@ -56,4 +58,22 @@ export async function labPki(
   });
   const file = (name: string) => join(dir, name);
   return { dir, file, pem: (name) => readFile(file(name)), pemSync: (n) => readFileSync(file(n)) };
+}
+
+/** A rater on the embedded database whose gRPC port requires mutual TLS from `pki`'s CA. */
+export function startMutualTlsRater(pki: LabPki, logger: Logger): Promise<Rater> {
+  return new Rater(
+    loadRaterConfig({
+      env: {},
+      flags: {
+        db: 'embedded:memory',
+        grpcListen: '127.0.0.1:0',
+        httpListen: '127.0.0.1:0',
+        grpcTlsCert: pki.file('rater.crt'),
+        grpcTlsKey: pki.file('rater.key'),
+        grpcTlsClientCa: pki.file('ca.crt'),
+      },
+    }),
+    { logger },
+  ).start();
 }
