@@ -106,7 +106,7 @@ async function setup(
     await fs.rm(dir, { recursive: true, force: true });
   });
   forwarder.start();
-  return { outbox, sender };
+  return { outbox, sender, forwarder };
 }
 
 async function eventually(check: () => boolean, what: string): Promise<void> {
@@ -172,6 +172,17 @@ describe('Forwarder with several batches in flight', () => {
     const { sender } = await setup(3, 10, 0, [record(11), record(12)]);
     await sender.until(2);
     expect(sender.sent.map((s) => s.batchId)).toEqual(['gw-1:1-10', 'gw-1:11-12']);
+  });
+
+  it('stops though stop() came while the loop awaited a batch in flight', async () => {
+    // The abort happens before the loop's next wait for appends begins: that wait must see it,
+    // or stop() (and a collector's shutdown) hangs until a publish that never comes.
+    const { sender, forwarder } = await setup(1, 5);
+    await sender.until(1);
+    const stopped = forwarder.stop().then(() => 'stopped');
+    (sender.sent[0] as Sent).answer();
+    const hung = new Promise((r) => setTimeout(() => r('hung'), 10_000));
+    expect(await Promise.race([stopped, hung])).toBe('stopped');
   });
 
   it('with maxInFlight 1 waits for each answer before the next batch', async () => {

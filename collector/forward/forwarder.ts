@@ -162,6 +162,9 @@ export class Forwarder {
     const wake = new AbortController();
     const stop = () => wake.abort();
     this.abort.signal.addEventListener('abort', stop, { once: true });
+    // An abort that came while the loop awaited in-flight batches fires no listener added after
+    // it: without this the loop would wait for an append that never comes, and stop() with it.
+    if (this.stopped) stop();
     this.wake = wake;
     try {
       await source.waitForAppend(wake.signal);
