@@ -180,7 +180,7 @@ const run: Benchmark = async ({ quick, log }) => {
     notes: [
       `${n} records from ${devices} devices (100 records per publish); rater on PostgreSQL` +
         (quick ? "; quick run: 1/10 of the issue's 1 M backlog, reported under its keys" : ''),
-      `drain: up to forwardMaxInFlight batches in flight (default 1; the figures in bench/README.md were taken with 4); the rater's store transaction ` +
+      `drain: up to forwardMaxInFlight (4) batches in flight; the rater's store transaction ` +
         `averaged ${f('txMs').toFixed(0)} ms per batch of up to 2,000; rater CPU ${f('raterCpuS').toFixed(1)} s ` +
         `over ${f('drainS').toFixed(1)} s of drain`,
       `RSS holding the backlog is read 7 s after the last publish, once the collector's idle ` +

@@ -162,8 +162,8 @@ export const collectorOptions = {
     doc: 'After a burst of publishes or forwarding, run one full garbage collection once the collector has been quiet this long, in ms, so it gives the memory back (V8 does not collect while idle); 0 turns it off.',
     arg: '<ms>',
   }),
-  forwardMaxInFlight: option(integer(1, 1, 64), {
-    doc: 'Most batches sent to the rater and not yet answered at once. Above 1 a backlog drains faster (entries leave the outbox only when their own batch is acknowledged; a batch repeating a key still in flight waits). Default 1: with several in flight, a collector shutting down while the rater keeps refusing was seen to hang (under investigation).',
+  forwardMaxInFlight: option(integer(4, 1, 64), {
+    doc: 'Most batches sent to the rater and not yet answered at once (the rater dedupes, so order does not matter; entries leave the outbox only when their own batch is acknowledged).',
     arg: '<n>',
   }),
   forwardDeadlineMs: option(integer(15_000, 100, 600_000), {
