@@ -19,13 +19,24 @@ export async function tempDir(
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** A loopback port that was free a moment ago (for a rater that starts later). */
+/**
+ * A loopback port that was free a moment ago (for a server that starts later). Drawn below the
+ * kernel's ephemeral range (32768-60999 on Linux): a port from there can be taken meanwhile as
+ * the source port of any outgoing connection in the parallel test files.
+ */
 export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) {
+      await new Promise<void>((r) => s.close(() => r()));
+      return port;
+    }
+  }
 }
 
 export async function startRater(db: string, grpcPort = 0): Promise<Rater> {
