@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'proto/gen/', 'data/', 'coverage/', '.tmp/'] },
+  { ignores: ['node_modules/', 'proto/gen/', 'data/', 'coverage/', '.tmp/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },
