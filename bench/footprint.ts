@@ -31,11 +31,25 @@ function pidOf(p: EdgemeterProcess): number {
   return pid;
 }
 
-/** VmRSS and VmHWM of a process, in MB. */
-async function memory(pid: number): Promise<{ rssMb: number; hwmMb: number }> {
+/** VmRSS (and its anonymous part) and VmHWM of a process, in MB. */
+async function memory(pid: number): Promise<{ rssMb: number; anonMb: number; hwmMb: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  return { rssMb: kb('VmRSS') / 1024, anonMb: kb('RssAnon') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The V8 heap of a collector, in MB, from its own metrics: used, and reserved by the heap. */
+async function heap(p: EdgemeterProcess): Promise<{ usedMb: number; totalMb: number }> {
+  const mb = async (name: string) =>
+    (await metric(p, `edgemeter_collector_nodejs_${name}`)) / 2 ** 20;
+  return { usedMb: await mb('heap_size_used_bytes'), totalMb: await mb('heap_size_total_bytes') };
 }
 
 /** Disk usage of a directory in bytes (du: allocated blocks) and its apparent size. */
@@ -82,8 +96,10 @@ const run: Benchmark = async ({ quick, log }) => {
       paceMs: 5,
       devices,
     });
+    const cpu0 = await cpuSeconds(pidOf(collector));
     const t0 = Date.now();
     await fleet.waitAcked(n, limitMs);
+    m.publishCpuS = (await cpuSeconds(pidOf(collector))) - cpu0;
     m.publishRecordsS = n / ((Date.now() - t0) / 1000);
     await waitFor(
       async () => ((await outboxRecords(collector)) === n ? true : undefined),
@@ -93,12 +109,27 @@ const run: Benchmark = async ({ quick, log }) => {
     log(`footprint: ${n} records backlogged in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await fleet.close();
     fleet = undefined;
-    // RSS of a collector holding the backlog, not publishing: after its idle collection
-    // (gcWhenIdleMs, 5 s by default) has given the burst's garbage back.
-    await new Promise((r) => setTimeout(r, 7000));
+    // RSS of a collector holding the backlog, not publishing: after its two idle collections
+    // (gcWhenIdleMs, 5 s by default, and as long again) have given the burst's memory back.
+    await new Promise((r) => setTimeout(r, 12_000));
     const held = await memory(pidOf(collector));
     m.rssMb = held.rssMb;
+    m.anonMb = held.anonMb;
     m.hwmMb = held.hwmMb;
+    const h = await heap(collector);
+    if (process.env.FOOT_DEBUG) {
+      const text = await (await fetch(`http://127.0.0.1:${collector.httpPort}/metrics`)).text();
+      log(
+        text
+          .split('\n')
+          .filter((l) => l.includes('heap_space_size'))
+          .join('\n'),
+      );
+      log(await readFile(`/proc/${pidOf(collector)}/smaps_rollup`, 'utf8'));
+      await run$('cp', [`/proc/${pidOf(collector)}/smaps`, '/tmp/foot2-smaps.txt']);
+    }
+    m.heapUsedMb = h.usedMb;
+    m.heapTotalMb = h.totalMb;
     const size = await du(bufferDir);
     m.diskBytesPerRecord = size.disk / n;
     m.apparentBytesPerRecord = size.apparent / n;
@@ -121,6 +152,7 @@ const run: Benchmark = async ({ quick, log }) => {
       20,
     );
     const first = Date.now();
+    const drainCpu0 = await cpuSeconds(pidOf(collector));
     m.firstBatchS = (first - d0) / 1000;
     let peakRss = 0;
     const sampler = setInterval(() => {
@@ -134,6 +166,7 @@ const run: Benchmark = async ({ quick, log }) => {
       clearInterval(sampler);
     }
     m.drainS = (Date.now() - first) / 1000;
+    m.drainCpuS = (await cpuSeconds(pidOf(collector))) - drainCpu0;
     m.drainRecordsS = n / m.drainS;
     m.drainPeakRssMb = peakRss;
     const tx = 'edgemeter_rater_ingest_transaction_seconds';
@@ -163,8 +196,13 @@ const run: Benchmark = async ({ quick, log }) => {
       [
         ['backlog records', n],
         ['publish rate while the rater is down, records/s', f('publishRecordsS')],
+        ['collector CPU taking the backlog, µs per record', (1e6 * f('publishCpuS')) / n],
         ['collector RSS idle, MB', f('idleRssMb')],
         ['collector RSS holding the backlog, MB', f('rssMb')],
+        [
+          '· of which anonymous / V8 heap used / V8 heap reserved, MB',
+          `${f('anonMb').toFixed(0)} / ${f('heapUsedMb').toFixed(0)} / ${f('heapTotalMb').toFixed(0)}`,
+        ],
         ['collector peak RSS (VmHWM) while taking it, MB', f('hwmMb')],
         ['collector RSS after a restart with the backlog, MB', f('reopenRssMb')],
         ['restart with the backlog on disk, s', f('reopenS')],
@@ -173,6 +211,10 @@ const run: Benchmark = async ({ quick, log }) => {
         ['rater start to first batch, s', f('firstBatchS')],
         ['drain time, s', f('drainS')],
         ['drain rate, records/s', f('drainRecordsS')],
+        [
+          'collector CPU while draining, µs per record / share of a core',
+          `${((1e6 * f('drainCpuS')) / n).toFixed(1)} / ${((100 * f('drainCpuS')) / f('drainS')).toFixed(0)} %`,
+        ],
         ['collector peak RSS while draining, MB', f('drainPeakRssMb')],
         ['rater batches / avg store transaction ms', `${f('batches')} / ${f('txMs').toFixed(0)}`],
       ],
@@ -183,8 +225,8 @@ const run: Benchmark = async ({ quick, log }) => {
       `drain: up to forwardMaxInFlight (4) batches in flight; the rater's store transaction ` +
         `averaged ${f('txMs').toFixed(0)} ms per batch of up to 2,000; rater CPU ${f('raterCpuS').toFixed(1)} s ` +
         `over ${f('drainS').toFixed(1)} s of drain`,
-      `RSS holding the backlog is read 7 s after the last publish, once the collector's idle ` +
-        `collection (gcWhenIdleMs) has run`,
+      `RSS holding the backlog is read 12 s after the last publish, once the collector's two idle ` +
+        `collections (gcWhenIdleMs, 5 s, and 5 s later) have run`,
     ],
   };
 };

@@ -159,7 +159,7 @@ export const collectorOptions = {
     arg: '<ms>',
   }),
   gcWhenIdleMs: option(integer(5_000, 0, 3_600_000), {
-    doc: 'After a burst of publishes or forwarding, run one full garbage collection once the collector has been quiet this long, in ms, so it gives the memory back (V8 does not collect while idle); 0 turns it off.',
+    doc: 'After a burst of publishes or forwarding, run a full, compacting garbage collection once the collector has been quiet this long, in ms, and another one after as long again, so it gives the memory back (V8 does not collect while idle); 0 turns it off.',
     arg: '<ms>',
   }),
   forwardMaxInFlight: option(integer(4, 1, 64), {
