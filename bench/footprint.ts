@@ -46,10 +46,16 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** The V8 heap of a collector, in MB, from its own metrics: used, and reserved by the heap. */
-async function heap(p: EdgemeterProcess): Promise<{ usedMb: number; totalMb: number }> {
+async function heap(
+  p: EdgemeterProcess,
+): Promise<{ usedMb: number; totalMb: number; externalMb: number }> {
   const mb = async (name: string) =>
     (await metric(p, `edgemeter_collector_nodejs_${name}`)) / 2 ** 20;
-  return { usedMb: await mb('heap_size_used_bytes'), totalMb: await mb('heap_size_total_bytes') };
+  return {
+    usedMb: await mb('heap_size_used_bytes'),
+    totalMb: await mb('heap_size_total_bytes'),
+    externalMb: await mb('external_memory_bytes'),
+  };
 }
 
 /** Disk usage of a directory in bytes (du: allocated blocks) and its apparent size. */
@@ -78,6 +84,14 @@ const run: Benchmark = async ({ quick, log }) => {
       root,
     );
     procs.push(rater, collector);
+    // BENCH_FOOTPRINT_COLLECTOR="EDGEMETER_X=1 EDGEMETER_Y=2": collector options to compare
+    // (the harness passes no EDGEMETER_* variable of its own environment to the programs).
+    for (const kv of (process.env.BENCH_FOOTPRINT_COLLECTOR ?? '').split(' ').filter(Boolean)) {
+      const [k, ...v] = kv.split('=');
+      if (k?.startsWith('EDGEMETER_')) collector.env[k] = v.join('=');
+    }
+    m.inFlight = Number(collector.env.EDGEMETER_FORWARD_MAX_IN_FLIGHT ?? 4);
+    m.batchRecords = Number(collector.env.EDGEMETER_BATCH_MAX_RECORDS ?? 2000);
     await collector.start(60_000);
     const idle = await memory(pidOf(collector));
     m.idleRssMb = idle.rssMb;
@@ -130,6 +144,7 @@ const run: Benchmark = async ({ quick, log }) => {
     }
     m.heapUsedMb = h.usedMb;
     m.heapTotalMb = h.totalMb;
+    m.externalMb = h.externalMb;
     const size = await du(bufferDir);
     m.diskBytesPerRecord = size.disk / n;
     m.apparentBytesPerRecord = size.apparent / n;
@@ -200,8 +215,8 @@ const run: Benchmark = async ({ quick, log }) => {
         ['collector RSS idle, MB', f('idleRssMb')],
         ['collector RSS holding the backlog, MB', f('rssMb')],
         [
-          '· of which anonymous / V8 heap used / V8 heap reserved, MB',
-          `${f('anonMb').toFixed(0)} / ${f('heapUsedMb').toFixed(0)} / ${f('heapTotalMb').toFixed(0)}`,
+          '· anonymous / V8 heap used / V8 heap reserved / external (buffers), MB',
+          `${f('anonMb').toFixed(0)} / ${f('heapUsedMb').toFixed(0)} / ${f('heapTotalMb').toFixed(0)} / ${f('externalMb').toFixed(0)}`,
         ],
         ['collector peak RSS (VmHWM) while taking it, MB', f('hwmMb')],
         ['collector RSS after a restart with the backlog, MB', f('reopenRssMb')],
@@ -222,8 +237,8 @@ const run: Benchmark = async ({ quick, log }) => {
     notes: [
       `${n} records from ${devices} devices (100 records per publish); rater on PostgreSQL` +
         (quick ? "; quick run: 1/10 of the issue's 1 M backlog, reported under its keys" : ''),
-      `drain: up to forwardMaxInFlight (4) batches in flight; the rater's store transaction ` +
-        `averaged ${f('txMs').toFixed(0)} ms per batch of up to 2,000; rater CPU ${f('raterCpuS').toFixed(1)} s ` +
+      `drain: up to forwardMaxInFlight (${f('inFlight')}) batches in flight; the rater's store transaction ` +
+        `averaged ${f('txMs').toFixed(0)} ms per batch of up to ${f('batchRecords')}; rater CPU ${f('raterCpuS').toFixed(1)} s ` +
         `over ${f('drainS').toFixed(1)} s of drain`,
       `RSS holding the backlog is read 12 s after the last publish, once the collector's two idle ` +
         `collections (gcWhenIdleMs, 5 s, and 5 s later) have run`,

@@ -1,7 +1,12 @@
 // The idle collection that gives a burst's memory back (collector/memory.ts).
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../chaos/procs.ts';
+import { silentLogger } from '../common/logger.ts';
+import { Collector } from '../collector/collector.ts';
+import { loadCollectorConfig } from '../collector/config.ts';
 import { IdleGc, fullGc } from '../collector/memory.ts';
+import { freePort, tempDir } from './helpers/stack.ts';
 
 describe('IdleGc', () => {
   it('collects after busy time is followed by idleMs of quiet and once more idleMs later, never while busy', () => {
@@ -77,5 +82,33 @@ describe('IdleGc', () => {
     // Without compaction the freed 30+ MB stay inside the old space's pages.
     expect(before.size - after.size).toBeGreaterThan(20 * 2 ** 20);
     expect(after.free).toBeLessThan(10 * 2 ** 20);
+  });
+});
+
+describe('Collector idle collection', () => {
+  it('runs after start-up and the outbox scan, with no publish or batch at all', async () => {
+    const dir = await tempDir();
+    let collections = 0;
+    const config = loadCollectorConfig({
+      env: {},
+      flags: {
+        mqttListen: '127.0.0.1:0',
+        httpListen: '127.0.0.1:0',
+        rater: `127.0.0.1:${await freePort()}`,
+        bufferDir: dir.path,
+        quotaWatch: false,
+        gcWhenIdleMs: 50,
+      },
+    });
+    const collector = await new Collector(config, {
+      logger: silentLogger(),
+      gc: () => collections++,
+    }).start();
+    try {
+      await waitFor(() => (collections >= 2 ? true : undefined), 'two idle collections', 10_000);
+    } finally {
+      await collector.close();
+      await dir.remove();
+    }
   });
 });

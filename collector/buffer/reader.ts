@@ -29,6 +29,8 @@ export interface ReaderHooks {
 }
 
 const OUTBOX_END = prefixRange(OUTBOX_PREFIX).lt;
+/** LevelDB reads at least this much per call (and a batch's byte limit plus this at most). */
+const READ_AHEAD_MIN_BYTES = 64 * 1024;
 
 export class OutboxReader {
   /** Last key handed out (or quarantined); reading continues after it. */
@@ -103,33 +105,48 @@ export class OutboxReader {
       let total = 0;
       let last = this.cursor;
       let held: Promise<unknown> | undefined;
+      // Entries come in arrays (nextv), as many as the batch still needs in one call into
+      // LevelDB: `for await` paid an async step per entry and fetched at most 16 KB per call,
+      // about 270 entries here (measured: the read was a third of the collector's CPU while
+      // draining a backlog).
+      const it = this.db.iterator({
+        gt: this.cursor,
+        lt: OUTBOX_END,
+        highWaterMarkBytes: Math.max(READ_AHEAD_MIN_BYTES, maxBytes + READ_AHEAD_MIN_BYTES),
+      });
       try {
-        for await (const [key, value] of this.db.iterator({ gt: this.cursor, lt: OUTBOX_END })) {
-          if (this.barrier !== undefined && key > this.barrier.key) {
-            held = this.barrier.until;
-            break;
-          }
-          const seq = parseSeqKey(OUTBOX_PREFIX, key);
-          if (seq !== undefined && this.hooks.gone(seq)) {
+        scan: for (;;) {
+          const chunk = await it.nextv(Math.max(1, maxRecords - out.length));
+          if (chunk.length === 0) break;
+          for (const [key, value] of chunk) {
+            if (this.barrier !== undefined && key > this.barrier.key) {
+              held = this.barrier.until;
+              break scan;
+            }
+            const seq = parseSeqKey(OUTBOX_PREFIX, key);
+            if (seq !== undefined && this.hooks.gone(seq)) {
+              last = this.scanning = key;
+              continue;
+            }
+            const body = seq === undefined ? undefined : unframe(value);
+            if (seq === undefined || body === undefined) {
+              // Never crash or block on a bad entry: set it aside and carry on with the next.
+              corrupt.push({ key, seq, value });
+              last = this.scanning = key;
+              if (corrupt.length >= maxRecords) break scan;
+              continue;
+            }
+            if (out.length > 0 && total + body.length > maxBytes) break scan;
+            out.push({ seq: BigInt(seq), bytes: body });
+            total += body.length;
             last = this.scanning = key;
-            continue;
+            if (out.length >= maxRecords) break scan;
           }
-          const body = seq === undefined ? undefined : unframe(value);
-          if (seq === undefined || body === undefined) {
-            // Never crash or block on a bad entry: set it aside and carry on with the next.
-            corrupt.push({ key, seq, value });
-            last = this.scanning = key;
-            if (corrupt.length >= maxRecords) break;
-            continue;
-          }
-          if (out.length > 0 && total + body.length > maxBytes) break;
-          out.push({ seq: BigInt(seq), bytes: body });
-          total += body.length;
-          last = this.scanning = key;
-          if (out.length >= maxRecords) break;
         }
+        await it.close();
         if (corrupt.length > 0) await this.hooks.quarantine(corrupt);
       } catch (err) {
+        await it.close().catch(() => {});
         this.scanning = undefined;
         if (err instanceof BufferError) throw err;
         throw new BufferError('STORE_FAILED', `outbox read failed: ${String(err)}`, {
