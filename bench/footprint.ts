@@ -38,6 +38,17 @@ async function memory(pid: number): Promise<{ rssMb: number; anonMb: number; hwm
   return { rssMb: kb('VmRSS') / 1024, anonMb: kb('RssAnon') / 1024, hwmMb: kb('VmHWM') / 1024 };
 }
 
+/**
+ * Resident size of the `[heap]` mapping, in MB: malloc's main arena (the main thread's native
+ * allocations: Node's buffers, not V8's heap, which has its own mappings).
+ */
+async function mainArena(pid: number): Promise<number> {
+  const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8');
+  const at = smaps.indexOf('[heap]');
+  if (at < 0) return 0;
+  return Number(/^Rss:\s+(\d+) kB/m.exec(smaps.slice(at))?.[1] ?? NaN) / 1024;
+}
+
 /** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
 async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
@@ -131,17 +142,7 @@ const run: Benchmark = async ({ quick, log }) => {
     m.anonMb = held.anonMb;
     m.hwmMb = held.hwmMb;
     const h = await heap(collector);
-    if (process.env.FOOT_DEBUG) {
-      const text = await (await fetch(`http://127.0.0.1:${collector.httpPort}/metrics`)).text();
-      log(
-        text
-          .split('\n')
-          .filter((l) => l.includes('heap_space_size'))
-          .join('\n'),
-      );
-      log(await readFile(`/proc/${pidOf(collector)}/smaps_rollup`, 'utf8'));
-      await run$('cp', [`/proc/${pidOf(collector)}/smaps`, '/tmp/foot2-smaps.txt']);
-    }
+    m.brkMb = await mainArena(pidOf(collector));
     m.heapUsedMb = h.usedMb;
     m.heapTotalMb = h.totalMb;
     m.externalMb = h.externalMb;
@@ -215,8 +216,8 @@ const run: Benchmark = async ({ quick, log }) => {
         ['collector RSS idle, MB', f('idleRssMb')],
         ['collector RSS holding the backlog, MB', f('rssMb')],
         [
-          '· anonymous / V8 heap used / V8 heap reserved / external (buffers), MB',
-          `${f('anonMb').toFixed(0)} / ${f('heapUsedMb').toFixed(0)} / ${f('heapTotalMb').toFixed(0)} / ${f('externalMb').toFixed(0)}`,
+          '· anonymous / V8 heap used / V8 heap reserved / external (buffers) / malloc main arena, MB',
+          `${f('anonMb').toFixed(0)} / ${f('heapUsedMb').toFixed(0)} / ${f('heapTotalMb').toFixed(0)} / ${f('externalMb').toFixed(0)} / ${f('brkMb').toFixed(0)}`,
         ],
         ['collector peak RSS (VmHWM) while taking it, MB', f('hwmMb')],
         ['collector RSS after a restart with the backlog, MB', f('reopenRssMb')],

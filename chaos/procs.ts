@@ -133,7 +133,9 @@ export class EdgemeterProcess {
     const args = [...nodeArgs, join(REPO, 'bin/edgemeter.js'), this.command];
     const child = spawn(process.execPath, args, {
       cwd: REPO,
-      env: { ...base, EDGEMETER_LOG_LEVEL: 'warn', ...this.env },
+      // MALLOC_ARENA_MAX as the deployment files set it (docs/operations.md#memory), so the
+      // benchmarks measure the memory a deployed collector has.
+      env: { MALLOC_ARENA_MAX: '2', ...base, EDGEMETER_LOG_LEVEL: 'warn', ...this.env },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
