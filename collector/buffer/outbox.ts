@@ -24,6 +24,7 @@ import {
 } from './dead-letters.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SeqSet } from './seq-set.ts';
+import { writeBatch } from './write-batch.ts';
 import {
   META_OUTBOX_NEXT,
   OUTBOX_PREFIX,
@@ -260,7 +261,8 @@ export class Outbox {
         throw new BufferError('STORE_FAILED', `ack failed: ${message(err)}`, { cause: err });
       }
       try {
-        await this.db.batch(
+        await writeBatch(
+          this.db,
           seqs.map((s): BatchOp => ({ type: 'del', key: seqKey(OUTBOX_PREFIX, s) })),
         );
       } catch (err) {
@@ -677,7 +679,7 @@ export class Outbox {
       });
     }
     try {
-      await this.db.batch(ops, { sync: true });
+      await writeBatch(this.db, ops, { sync: true });
     } catch (err) {
       throw this.storeFailed('durable write failed', err);
     }
