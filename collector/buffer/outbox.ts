@@ -7,10 +7,10 @@
 // outbox was drained: a high-water mark is written with every batch. Reading: reader.ts.
 //
 // Full (Guarantee 3): at `maxBytes` the stated policy applies (`refuse` or `drop-oldest`, see
-// types.ts); below `minFreeBytes` of free disk, appends are refused (disk-guard.ts). A LevelDB write that fails
-// (a full disk, an I/O error) leaves its log in an unknown state: LevelDB may silently lose
-// later writes that it reports as synced. So after a failed write the outbox refuses every write
-// and reopens the database (which starts a new log) before it takes another one.
+// types.ts); below `minFreeBytes` of free disk, appends are refused (disk-guard.ts). A LevelDB
+// write that fails (a full disk, an I/O error) leaves its log in an unknown state: LevelDB may
+// silently lose later writes that it reports as synced. So after a failed write the outbox
+// refuses every write and reopens the database (which starts a new log) before it takes another.
 import { ClassicLevel } from 'classic-level';
 import { DEVICE_ID_RE } from '../../common/usage.ts';
 import { UsageRecord, type UsageRecordMsg } from '../../proto/index.ts';
