@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from '../demo/run.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -20,6 +19,8 @@ export function registerDemoCommand(program: Command): void {
         throw new Error('--devices must be an integer from 2 to 1000');
       if (!Number.isInteger(seconds) || seconds < 2 || seconds > 3600)
         throw new Error('--seconds must be an integer from 2 to 3600');
+      // Imported here: it loads the rater and the collector, which no other command needs.
+      const { runDemo } = await import('../demo/run.ts');
       const result = await runDemo({
         devices,
         seconds,
