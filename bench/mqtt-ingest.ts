@@ -110,6 +110,13 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
   }
 
   const ratio = collector.rate / aedes.rate;
+  // CPU per acknowledged message: what each process spends, whatever the rate the shared cores
+  // allowed (a share of one core × 10⁶ µs ÷ messages per second).
+  const perMsg = (r: Run, label: string) => Math.round(((r.cpu[label] ?? 0) * 10_000) / r.rate);
+  const perMsgText = (r: Run) =>
+    Object.keys(r.cpu)
+      .map((label) => `${label} ${perMsg(r, label)}`)
+      .join(', ');
   const row = (name: string, r: Run) => [
     name,
     fmt(r.rate),
@@ -123,6 +130,8 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
       aedes_qos1_msgs_s: Math.round(aedes.rate),
       collector_qos1_msgs_s: Math.round(collector.rate),
       collector_ratio: Math.round(ratio * 1000) / 1000,
+      aedes_cpu_us_per_msg: perMsg(aedes, 'bare-aedes'),
+      collector_cpu_us_per_msg: perMsg(collector, 'collector'),
     },
     table: [
       `MQTT ingest: ${settings.connections} connections × ${settings.window} QoS 1 publishes in ` +
@@ -137,6 +146,8 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
     notes: [
       `bare aedes run, CPU (share of one core): ${cpuText(aedes.cpu)}`,
       `collector run, CPU (share of one core): ${cpuText(collector.cpu)}`,
+      `CPU per acknowledged message, µs: bare aedes run: ${perMsgText(aedes)}; collector run: ` +
+        `${perMsgText(collector)}`,
       `collector outbox backlog at the end of the run: ${fmt(backlog)} records (forwarding kept ` +
         `up when small)`,
     ],

@@ -13,6 +13,8 @@ import {
   parseProtobufPayload,
   type ParsedPayload,
 } from '../collector/mqtt/payload.ts';
+import { fastReport, schemaReport } from '../collector/mqtt/report.ts';
+import { rfc3339Ms } from '../collector/mqtt/rfc3339.ts';
 import { LIMITS, checkUsageRecord } from '../common/usage.ts';
 import { DeviceReport } from '../proto/index.ts';
 import { PlanValidationError, parsePlan, validatePlan } from '../rater/rating/plan.ts';
@@ -223,15 +225,102 @@ describe('JSON payload parser', () => {
     );
   });
 
+  // report.ts reads plainly valid reports without the schema: it must never accept what the
+  // schema refuses, never read a field differently, and must actually be taken for the reports
+  // devices send (or the collector silently loses the speed it exists for).
+  it('the fast path takes every valid report and reads it exactly as the schema does', () => {
+    fc.assert(
+      fc.property(validReport, (rep) => {
+        const doc: unknown = JSON.parse(JSON.stringify(rep));
+        const fast = fastReport(doc);
+        const schema = schemaReport(doc);
+        expect(schema.ok).toBe(true);
+        expect(fast).toBeDefined();
+        if (schema.ok) expect(fast).toStrictEqual(schema.report);
+      }),
+      { numRuns: RUNS, seed: 4_008 },
+    );
+  });
+
+  it('the fast path accepts nothing the schema refuses, and reads what it accepts identically', () => {
+    const changedReport = fc
+      .tuple(validReport, fc.constantFrom(...FIELDS), mutation)
+      .map(([rep, field, value]) => ({ ...rep, [field]: value }));
+    fc.assert(
+      fc.property(fc.oneof(changedReport, nastyJson), (v) => {
+        const doc: unknown = JSON.parse(JSON.stringify(v) ?? 'null');
+        const fast = fastReport(doc);
+        const schema = schemaReport(doc);
+        if (fast === undefined) return;
+        expect(schema.ok).toBe(true);
+        if (schema.ok) expect(fast).toStrictEqual(schema.report);
+      }),
+      { numRuns: RUNS * 2, seed: 4_009 },
+    );
+    // The corners JSON allows and the checks must see: an own "__proto__", 1e999 (Infinity),
+    // -0, a meters array, a boot just over the limit, an empty id.
+    const base = { seq: 1, ts: '2026-11-21T12:00:00.000Z' };
+    for (const odd of [
+      '{"seq":1,"ts":1795000000000,"meters":{"__proto__":1}}',
+      '{"seq":1,"ts":1795000000000,"dims":{"__proto__":"x"}}',
+      '{"seq":1,"ts":1795000000000,"__proto__":{}}',
+      '{"seq":1e999,"ts":1795000000000}',
+      '{"seq":1,"ts":1795000000000,"meters":{"m":1e999}}',
+      '{"seq":1,"ts":1795000000000,"meters":[1]}',
+      JSON.stringify({ ...base, boot: 'b'.repeat(65) }),
+      JSON.stringify({ ...base, seq: undefined, id: '' }),
+      JSON.stringify({ ...base, ts: '2026-02-30T12:00:00.000Z' }),
+      JSON.stringify({ ...base, ts: '2026-11-21T24:00:00.000Z' }),
+    ]) {
+      expect(fastReport(JSON.parse(odd)), odd).toBeUndefined();
+      expect(schemaReport(JSON.parse(odd)).ok, odd).toBe(false);
+    }
+    const negZero = fastReport(JSON.parse('{"seq":-0,"ts":1795000000000}'));
+    expect(negZero).toStrictEqual(
+      (schemaReport(JSON.parse('{"seq":-0,"ts":1795000000000}')) as { report: unknown }).report,
+    );
+  });
+
+  const two = (n: number) => String(n).padStart(2, '0');
+  /** Any two digits in every field of a date and time: real dates and impossible ones alike. */
+  const twoDigits = fc.integer({ min: 0, max: 99 });
+  const dateTimeFields = fc.tuple(
+    fc.integer({ min: 0, max: 9999 }),
+    twoDigits,
+    twoDigits,
+    twoDigits,
+    twoDigits,
+    twoDigits,
+  );
+
+  it('reads toISOString() times on the fast path exactly as the general RFC 3339 path', () => {
+    fc.assert(
+      fc.property(dateTimeFields, fc.integer({ min: 0, max: 999 }), ([y, mo, d, h, mi, s], ms) => {
+        const date = `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)}`;
+        const time = `${two(h)}:${two(mi)}:${two(s)}`;
+        const frac = String(ms).padStart(3, '0');
+        // The fast path reads "…T…Z" only; "+00:00" and a longer fraction take the regular
+        // expression, and all three name the same instant or are refused alike.
+        const fast = rfc3339Ms(`${date}T${time}.${frac}Z`);
+        expect(rfc3339Ms(`${date}T${time}.${frac}+00:00`)).toBe(fast);
+        expect(rfc3339Ms(`${date}t${time}.${frac}000z`)).toBe(fast);
+      }),
+      { numRuns: RUNS, seed: 4_010 },
+    );
+    for (const v of [
+      '2026-11-21T12:00:00.000Z',
+      '2024-02-29T23:59:59.999Z',
+      '2000-01-01T00:00:00.000Z',
+    ])
+      expect(rfc3339Ms(v)).toBe(Date.parse(v));
+    expect(rfc3339Ms('2023-02-29T00:00:00.000Z')).toBe('calendar');
+    expect(rfc3339Ms('2023-02-28T00:00:00,000Z')).toBe('format');
+  });
+
   it('reads RFC 3339 times exactly, and refuses what is not a real date and time', () => {
-    const two = (n: number) => String(n).padStart(2, '0');
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 9999 }),
-        fc.integer({ min: 0, max: 99 }),
-        fc.integer({ min: 0, max: 99 }),
-        fc.tuple(fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 })),
-        fc.integer({ min: 0, max: 99 }),
+        dateTimeFields,
         fc.oneof(
           fc.constant('Z'),
           fc
@@ -243,7 +332,7 @@ describe('JSON payload parser', () => {
             .map(([s, h, m]) => `${s}${two(h)}:${two(m)}`),
         ),
         fc.option(fc.stringMatching(/^[0-9]{1,9}$/), { nil: undefined }),
-        (y, mo, d, [h, mi], s, offset, frac) => {
+        ([y, mo, d, h, mi, s], offset, frac) => {
           const text = `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)}T${two(h)}:${two(mi)}:${two(s)}${frac === undefined ? '' : `.${frac}`}${offset}`;
           const r = parse(enc(JSON.stringify({ seq: 1, ts: text })));
           checkResult(r);

@@ -7,14 +7,14 @@
 // outbox was drained: a high-water mark is written with every batch. Reading: reader.ts.
 //
 // Full (Guarantee 3): at `maxBytes` the stated policy applies (`refuse` or `drop-oldest`, see
-// types.ts); below `minFreeBytes` of free disk, appends are refused. A LevelDB write that fails
-// (a full disk, an I/O error) leaves its log in an unknown state: LevelDB may silently lose
-// later writes that it reports as synced. So after a failed write the outbox refuses every write
-// and reopens the database (which starts a new log) before it takes another one.
-import fs from 'node:fs/promises';
+// types.ts); below `minFreeBytes` of free disk, appends are refused (disk-guard.ts). A LevelDB
+// write that fails (a full disk, an I/O error) leaves its log in an unknown state: LevelDB may
+// silently lose later writes that it reports as synced. So after a failed write the outbox
+// refuses every write and reopens the database (which starts a new log) before it takes another.
 import { ClassicLevel } from 'classic-level';
 import { DEVICE_ID_RE } from '../../common/usage.ts';
 import { UsageRecord, type UsageRecordMsg } from '../../proto/index.ts';
+import { DiskGuard } from './disk-guard.ts';
 import { BufferError } from './errors.ts';
 import {
   DeadLetterStore,
@@ -24,6 +24,7 @@ import {
 } from './dead-letters.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SeqSet } from './seq-set.ts';
+import { writeBatch } from './write-batch.ts';
 import {
   META_OUTBOX_NEXT,
   OUTBOX_PREFIX,
@@ -80,24 +81,6 @@ const message = (err: unknown): string =>
 /** Delay between attempts to reopen the database after a failed write. */
 const REOPEN_FIRST_MS = 100;
 const REOPEN_MAX_MS = 5_000;
-/** How often free disk space is re-read while it is low (for readiness). */
-const DISK_RECHECK_MS = 1_000;
-/**
- * The disk counts as low (not ready; acked ranges compacted at once to win space back) below
- * this many times `minFreeBytes`, a little before appends are refused and until a publish is
- * likely to fit again.
- */
-const DISK_LOW_FACTOR = 1.25;
-
-async function statfsFree(dir: string): Promise<number | undefined> {
-  try {
-    const s = await fs.statfs(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return undefined; // unknown: the guard does not apply
-  }
-}
-
 export class Outbox {
   readonly deadLetters: DeadLetterStore;
   /** Outbox entries that failed their checksum, with the reason (never forwarded). */
@@ -138,12 +121,7 @@ export class Outbox {
     recoveries: 0,
   };
   private lastStoreError: string | undefined;
-  private disk: { free: number | undefined; low: boolean; refusing: boolean } = {
-    free: undefined,
-    low: false,
-    refusing: false,
-  };
-  private diskTimer: NodeJS.Timeout | undefined;
+  private readonly disk: DiskGuard;
 
   constructor(private readonly opts: OutboxOptions) {
     this.db = new ClassicLevel<string, Buffer>(opts.dir, {
@@ -171,9 +149,17 @@ export class Outbox {
       (lo, hi) => this.db.compactRange(seqKey(OUTBOX_PREFIX, lo), seqKey(OUTBOX_PREFIX, hi + 1)),
       this.logger,
       () => {
-        if (this.disk.low && this.state === 'open') void this.checkDisk();
+        if (this.disk.low && this.state === 'open') void this.disk.check();
       },
     );
+    this.disk = new DiskGuard({
+      dir: opts.dir,
+      minFreeBytes: this.minFreeBytes,
+      ...(opts.diskFree ? { diskFree: opts.diskFree } : {}),
+      logger: this.logger,
+      isOpen: () => this.state === 'open',
+      reclaim: () => void this.compactor.flush(),
+    });
   }
 
   /**
@@ -260,7 +246,8 @@ export class Outbox {
         throw new BufferError('STORE_FAILED', `ack failed: ${message(err)}`, { cause: err });
       }
       try {
-        await this.db.batch(
+        await writeBatch(
+          this.db,
           seqs.map((s): BatchOp => ({ type: 'del', key: seqKey(OUTBOX_PREFIX, s) })),
         );
       } catch (err) {
@@ -364,7 +351,7 @@ export class Outbox {
       if (this.state === 'closed') return;
       this.state = 'closing';
       this.stop.abort();
-      clearInterval(this.diskTimer);
+      this.disk.stop();
       await this.recovery;
       await this.reader.idle();
       await Promise.allSettled([...this.tasks]);
@@ -461,7 +448,7 @@ export class Outbox {
         { records: this.live.size, bytes: this.bytes, attempts: attempt + 1 },
         'buffer reopened after a failed write; accepting writes again',
       );
-      void this.checkDisk();
+      void this.disk.check();
       const max = this.live.max;
       if (max !== undefined) this.signal.emit({ records: 0, lastSeq: BigInt(max) });
       return;
@@ -479,28 +466,6 @@ export class Outbox {
       const timer = setTimeout(done, ms);
       this.stop.signal.addEventListener('abort', done, { once: true });
     });
-  }
-
-  /** Re-reads the free space of the buffer's file system; keeps re-reading while it is low. */
-  private async checkDisk(): Promise<number | undefined> {
-    const free = await (this.opts.diskFree ?? statfsFree)(this.opts.dir).catch(() => undefined);
-    this.disk.free = free;
-    if (free !== undefined && this.minFreeBytes > 0)
-      this.setDiskLow(free < this.minFreeBytes * DISK_LOW_FACTOR);
-    return free;
-  }
-
-  private setDiskLow(low: boolean): void {
-    this.disk.low = low;
-    if (low && this.diskTimer === undefined && this.state === 'open') {
-      this.diskTimer = setInterval(() => {
-        if (this.state === 'open') void this.checkDisk();
-      }, DISK_RECHECK_MS);
-      this.diskTimer.unref();
-    } else if (!low && this.diskTimer !== undefined) {
-      clearInterval(this.diskTimer);
-      this.diskTimer = undefined;
-    }
   }
 
   /** Moves entries that failed their checksum to the quarantine, raw bytes kept. */
@@ -589,41 +554,13 @@ export class Outbox {
   }
 
   /** Refuses the jobs that add data when the buffer's file system is below its reserve. */
-  private async diskGuard(jobs: Job[]): Promise<Array<Error | undefined>> {
-    const refused: Array<Error | undefined> = jobs.map(() => undefined);
-    if (this.minFreeBytes <= 0) return refused;
-    // Jobs that take entries out of the outbox (dead-lettering, quarantine) always run.
-    const adds = jobs.map((j) => j.remove.length === 0);
-    if (!adds.some(Boolean)) return refused;
-    const free = await this.checkDisk();
-    if (free === undefined) return refused;
-    const adding = jobs.reduce(
-      (n, j, i) =>
-        adds[i]
-          ? n + j.bytes + 4 * j.values.length + j.deadLetters.reduce((m, d) => m + size(d), 0)
-          : n,
-      0,
+  private diskGuard(jobs: Job[]): Promise<Array<Error | undefined>> {
+    return this.disk.admit(
+      jobs.map((j) => ({
+        adds: j.remove.length === 0,
+        bytes: j.bytes + 4 * j.values.length + j.deadLetters.reduce((m, d) => m + size(d), 0),
+      })),
     );
-    if (this.disk.low) void this.compactor.flush();
-    if (free - adding >= this.minFreeBytes) {
-      this.disk.refusing = false;
-      return refused;
-    }
-    const err = new BufferError(
-      'BUFFER_FULL',
-      `disk nearly full: ${free} bytes free on the buffer's file system, ${this.minFreeBytes} kept in reserve (bufferMinFreeBytes)`,
-    );
-    jobs.forEach((_, i) => {
-      if (adds[i]) refused[i] = err;
-    });
-    if (!this.disk.refusing)
-      this.logger.warn(
-        { free, minFreeBytes: this.minFreeBytes, dir: this.opts.dir },
-        'disk nearly full: refusing new records until space is freed',
-      );
-    this.disk.refusing = true;
-    this.setDiskLow(true);
-    return refused;
   }
 
   /**
@@ -677,7 +614,7 @@ export class Outbox {
       });
     }
     try {
-      await this.db.batch(ops, { sync: true });
+      await writeBatch(this.db, ops, { sync: true });
     } catch (err) {
       throw this.storeFailed('durable write failed', err);
     }
