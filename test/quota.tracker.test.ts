@@ -4,7 +4,11 @@
 // window decays and re-arms; on the PostgreSQL server two trackers evaluating the same device at
 // once produce one crossing and one delivery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../common/logger.ts';
+import { QuotaTracker } from '../rater/quota/tracker.ts';
 import { parsePlan } from '../rater/rating/plan.ts';
+import { SqlCatalogStore } from '../rater/storage/catalog-store.ts';
+import type { SqlClient } from '../rater/storage/sql.ts';
 import { dbTargets } from './helpers/db.ts';
 import {
   changes,
@@ -158,6 +162,51 @@ for (const target of dbTargets) {
       rig.clock.now += 60_000;
       await rig.send('mover-2', [{ deviceId: 'mover', up: 1 }]);
       const last = (await changes(rig.store, 'mover')).at(-1)!;
+      expect(last.quotas).toEqual([]);
+      expect(last.state).toBe('ok');
+    });
+
+    it('a tick of many devices: those without quotas cost one catalog read and one log query together', async () => {
+      await rig.catalog.putDevice({ id: 'mover-b', accountId: 'acme' }, rig.clock.now);
+      await rig.send('mover-b-1', [{ deviceId: 'mover-b', up: 100_000 }]);
+      expect((await changes(rig.store, 'mover-b')).at(-1)?.quotas.length).toBeGreaterThan(0);
+      if (!(await rig.catalog.getAccount('free', rig.clock.now))) {
+        await rig.catalog.putPlan(parsePlan(NO_QUOTA_PLAN), rig.clock.now);
+        await rig.catalog.putAccount(
+          { id: 'free', currency: 'EUR', timeZone: 'UTC', planId: 'free' },
+          rig.clock.now,
+        );
+      }
+      rig.clock.now += 60_000;
+      await rig.catalog.putDevice({ id: 'mover-b', accountId: 'free' }, rig.clock.now);
+      rig.clock.now += 60_000;
+
+      // Every statement and transaction the tracker (and its catalog) starts, counted.
+      let calls = 0;
+      const sql = rig.store.sql;
+      const counted: SqlClient = {
+        query: (text, params) => (calls++, sql.query(text, params)),
+        exec: (text) => (calls++, sql.exec(text)),
+        transaction: (fn) => (calls++, sql.transaction(fn)),
+        close: async () => {},
+      };
+      const tracker = new QuotaTracker(
+        {
+          sql: counted,
+          catalog: new SqlCatalogStore(counted),
+          logger: silentLogger(),
+          now: () => rig.clock.now,
+        },
+        { evalIntervalMs: 50, sweepIntervalMs: 60_000, rulesTtlMs: 0 },
+      );
+      const strays = Array.from({ length: 40 }, (_, i) => `stray-many-${i}`);
+      tracker.onCommitted([...strays, 'mover-b'], rig.clock.now - 60_000);
+      await tracker.flush();
+      // One device each way: 40 strays skipped together (one read, one query; two per device
+      // before), the device that lost its quotas evaluated on its own and cleared.
+      expect(calls).toBeLessThan(10);
+      for (const d of strays.slice(0, 3)) expect(await changes(rig.store, d)).toEqual([]);
+      const last = (await changes(rig.store, 'mover-b')).at(-1)!;
       expect(last.quotas).toEqual([]);
       expect(last.state).toBe('ok');
     });

@@ -216,6 +216,36 @@ for (const target of dbTargets) {
       expect(await store.ingest(batch([r1, r2]))).toMatchObject({ accepted: 0, duplicates: 2 });
     });
 
+    // Keys and records travel as COPY text, where tab, newline, carriage return and backslash
+    // are syntax and an unescaped \N is NULL.
+    it('keeps text with tabs, newlines, carriage returns and COPY escapes exact', async () => {
+      const dev = 'dev-copy-text';
+      const odd = 'a\tb\nc\rd\\N\\t\\\\e\\.f😀';
+      const r1 = rec(dev, 1, { boot: odd, dims: { zone: odd, 'z-2': '\\N' } });
+      const r2 = { ...rec(dev, 0), seq: undefined, id: '\\N', key: 'i:\\N' };
+      const b = { collectorId: 'c\t1\\N', batchId: `b\n${++batchNo}\\.`, records: [r1, r2] };
+      expect(await store.ingest(b)).toEqual({ accepted: 2, duplicates: 0, conflicts: 0 });
+      const { rows } = await store.sql.query<Record<string, unknown>>(
+        `SELECT r.record_key, r.dims, r.collector_id, r.batch_id, r.content_hash,
+                k.content_hash AS key_hash
+         FROM usage_records r JOIN usage_record_keys k USING (device_id, record_key)
+         WHERE r.device_id = $1 ORDER BY r.record_key`,
+        [dev],
+      );
+      const stored = (r: typeof r1, dims: unknown) => ({
+        record_key: r.key,
+        dims,
+        collector_id: b.collectorId,
+        batch_id: b.batchId,
+        content_hash: r.contentHash,
+        key_hash: r.contentHash,
+      });
+      expect(rows).toEqual([stored(r2, {}), stored(r1, { zone: odd, 'z-2': '\\N' })]);
+      const [bucket] = await fiveMin(dev);
+      expect(bucket).toMatchObject({ up: 200, down: 2000, records: 2 });
+      expect(await store.ingest(batch([r1, r2]))).toMatchObject({ accepted: 0, duplicates: 2 });
+    });
+
     it('dedupes inside one batch: first occurrence wins', async () => {
       const dev = 'dev-inbatch';
       const a = rec(dev, 1, { up: 1, down: 1 });
@@ -390,6 +420,32 @@ for (const target of dbTargets) {
         `INSERT INTO usage_5m (device_id, bucket, up) VALUES ('dev-huge', '2024-05-01T10:00Z', 9007199254740993)`,
       );
       await expect(fiveMin('dev-huge')).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    });
+
+    it('COPY in a transaction: a bad row fails it whole, and the connection serves what follows', async () => {
+      await store.sql.exec(`CREATE TABLE IF NOT EXISTS copy_probe (k int PRIMARY KEY, v text)`);
+      const copy = (...data: string[]) =>
+        store.sql.transaction(async (tx) => {
+          await tx.copyFrom?.(
+            data.map((d) => ({ target: 'copy_probe (k, v)', data: d })),
+            'SAVEPOINT probe',
+          );
+          return (await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM copy_probe`))
+            .rows[0]?.n;
+        });
+      // The second COPY fails after the first stored its row: none of it stays.
+      await expect(copy('1\ta\n', '2\tb\nx\tc\n')).rejects.toMatchObject({ code: '22P02' });
+      // A failing first COPY: the second one's data, already sent, must be skipped cleanly.
+      await expect(copy('y\ta\n', '3\tb\n')).rejects.toMatchObject({ code: '22P02' });
+      for (let i = 0; i < 8; i++)
+        expect((await store.sql.query(`SELECT 1 AS one`)).rows).toHaveLength(1);
+      expect(await copy('1\ta\n', '2\t\\N\n3\tc\\td\n')).toBe('3');
+      const { rows } = await store.sql.query(`SELECT k, v FROM copy_probe ORDER BY k`);
+      expect(rows).toEqual([
+        { k: 1, v: 'a' },
+        { k: 2, v: null },
+        { k: 3, v: 'c\td' },
+      ]);
     });
 
     it('rolls a failed transaction back', async () => {

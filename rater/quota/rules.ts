@@ -5,7 +5,7 @@ import type { QuotaRule } from '../../common/quota.ts';
 import type { PlanVersion } from '../rating/plan.ts';
 import { quotaRules } from '../rating/quota-plan.ts';
 import { inForce, planVersionAt } from '../rating/segments.ts';
-import type { CatalogStore } from '../storage/catalog.ts';
+import type { CatalogStore, DeviceView } from '../storage/catalog.ts';
 
 export interface DeviceRules {
   deviceId: string;
@@ -51,6 +51,32 @@ export class QuotaRules {
     return value;
   }
 
+  /**
+   * forDevice of several devices: those not cached are looked up in one catalog read (a tick
+   * after a busy ingest holds many devices, most of them without quotas).
+   */
+  async forDevices(ids: readonly string[], nowMs: number): Promise<Map<string, DeviceRules>> {
+    const out = new Map<string, DeviceRules>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const hit = this.devices.get(id);
+      if (hit && nowMs - hit.atMs < this.ttlMs) out.set(id, hit.value);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return out;
+    if (!this.catalog.getDevices) {
+      for (const id of missing) out.set(id, await this.forDevice(id, nowMs));
+      return out;
+    }
+    const views = await this.catalog.getDevices(missing);
+    for (const id of missing) {
+      const value = await this.resolveView(id, views.get(id), nowMs);
+      this.devices.set(id, { atMs: nowMs, value });
+      out.set(id, value);
+    }
+    return out;
+  }
+
   async forAccount(accountId: string, nowMs: number): Promise<AccountRules | undefined> {
     const hit = this.accounts.get(accountId);
     if (hit && nowMs - hit.atMs < this.ttlMs) return hit.value;
@@ -76,8 +102,15 @@ export class QuotaRules {
   }
 
   private async resolveDevice(deviceId: string, nowMs: number): Promise<DeviceRules> {
+    return this.resolveView(deviceId, await this.catalog.getDevice(deviceId), nowMs);
+  }
+
+  private async resolveView(
+    deviceId: string,
+    device: DeviceView | undefined,
+    nowMs: number,
+  ): Promise<DeviceRules> {
     const none: DeviceRules = { deviceId, timeZone: 'UTC', accountDevices: [], rules: [] };
-    const device = await this.catalog.getDevice(deviceId);
     const a = device && inForce(device.assignments, nowMs);
     if (!a?.accountId) return none;
     const account = await this.forAccount(a.accountId, nowMs);

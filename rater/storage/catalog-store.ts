@@ -361,6 +361,15 @@ export class SqlCatalogStore implements CatalogStore {
     return history ? deviceView(id, history) : undefined;
   }
 
+  async getDevices(ids: readonly string[]): Promise<Map<string, DeviceView>> {
+    const histories = await this.read(`reading ${ids.length} devices`, (tx) =>
+      loadDeviceHistories(tx, ids),
+    );
+    const out = new Map<string, DeviceView>();
+    for (const [id, history] of histories) out.set(id, deviceView(id, history));
+    return out;
+  }
+
   async accountsOfDevice(deviceId: string, fromMs: number, toMs: number): Promise<string[]> {
     const histories = await this.read(`reading device ${deviceId}`, (tx) =>
       loadDeviceHistories(tx, [deviceId]),

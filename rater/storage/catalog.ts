@@ -107,6 +107,8 @@ export interface CatalogStore {
   /** INVALID_ARGUMENT for an unknown account or plan; CONFLICT as above. */
   putDevice(input: PutDeviceInput, nowMs: number, actor?: Actor): Promise<PutResult<DeviceView>>;
   getDevice(id: string): Promise<DeviceView | undefined>;
+  /** getDevice of several devices in one read; unknown ones are absent from the map. */
+  getDevices?(ids: readonly string[]): Promise<Map<string, DeviceView>>;
 
   /**
    * Everything `rateAccount` needs over the span [period.startMs, min(period.endMs, asOfMs)):

@@ -1,6 +1,6 @@
 // SqlClient over a PostgreSQL (or TimescaleDB) server through a `pg.Pool`.
 import pg from 'pg';
-import type { PoolState, QueryResult, SqlClient, StorageLogger } from './sql.ts';
+import type { CopyIn, PoolState, QueryResult, SqlClient, StorageLogger } from './sql.ts';
 import { isUnavailable } from './errors.ts';
 
 export interface PgClientOptions {
@@ -18,6 +18,59 @@ async function run<T>(c: Queryable, text: string, params?: unknown[]): Promise<Q
   return { rows: res.rows as T[] };
 }
 
+// What COPY needs of pg's connection (not in @types/pg; pg-copy-streams uses the same methods).
+interface CopyConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+/**
+ * `before` and every COPY in one simple-protocol message, their data sent right behind it: one
+ * round trip. The server reads each COPY's data in order; after an error it discards the rest of
+ * the message and ignores the CopyData that follows (PostgreSQL protocol, "COPY Operations").
+ */
+class CopyFromStdin implements pg.Submittable {
+  private error: unknown;
+
+  constructor(
+    private readonly copies: readonly CopyIn[],
+    private readonly before: string | undefined,
+    private readonly resolve: () => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  submit(connection: pg.Connection): void {
+    const c = connection as unknown as CopyConnection;
+    const statements = this.copies.map((x) => `COPY ${x.target} FROM STDIN`);
+    if (this.before !== undefined) statements.unshift(this.before);
+    c.query(statements.join(';\n'));
+    for (const x of this.copies) {
+      c.sendCopyFromChunk(Buffer.from(x.data, 'utf8'));
+      c.endCopyFrom();
+    }
+  }
+
+  // The data went out with the query.
+  handleCopyInResponse(): void {}
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+
+  // As pg's own Query: settle on the error at once; the connection takes its next query after
+  // ReadyForQuery (or is discarded when it ended).
+  handleError(err: unknown): void {
+    if (this.error !== undefined) return;
+    this.error = err;
+    this.reject(err);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.error === undefined) this.resolve();
+  }
+}
+
 // A client bound to one connection inside BEGIN … COMMIT.
 class PgTxClient implements SqlClient {
   constructor(private readonly conn: pg.PoolClient) {}
@@ -29,6 +82,11 @@ class PgTxClient implements SqlClient {
   }
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
+  }
+  copyFrom(copies: readonly CopyIn[], before?: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      void this.conn.query(new CopyFromStdin(copies, before, resolve, reject));
+    });
   }
   async close(): Promise<void> {}
 }

