@@ -1,8 +1,9 @@
 // Rating: a full month of 5-minute samples for N devices of one account, under a plan with
 // graduated tiers, a 95th-percentile peak charge and a per-device fee, on the PostgreSQL server.
-// The rollups go straight into usage_5m (generate_series); loadRatingInput (the catalog's read
-// of plans, assignments and usage — summed in SQL, rater/storage/rating-summary.ts) and
-// rateAccount (the pure engine) are timed separately, with the CPU time of the database backends
+// The rollups go straight into usage_5m (generate_series), in time order as ingest writes them;
+// loadRatingInput (the catalog's read of plans, assignments and usage — summed in SQL,
+// rater/storage/rating-summary.ts, here by its scan plan: every account rated is most of the
+// table) and rateAccount (the pure engine) are timed separately, with the CPU time of the database backends
 // and of this process beside the wall time (the machine is shared: CPU time is what the work
 // costs, wall time what it took here). At the smallest N the reference row-by-row input is
 // loaded too, and its invoice compared with the summed one.
@@ -178,9 +179,10 @@ const run: Benchmark = async ({ quick, log }) => {
         `${reference.loadS.toFixed(2)} s + rate ${reference.rateS.toFixed(2)} s; same invoice ` +
         `as the summed input: ${reference.same ? 'yes' : 'NO'}`
       : '',
-    `loadRatingInput sums in SQL on ${READERS} connections at once (ratingReaders), one pass ` +
-      `over each device's rows in index order giving its samples per dims key and the largest ` +
-      `values its p95 needs; "database CPU" adds up those backends, and wall time beyond ` +
+    `loadRatingInput sums in SQL on ${READERS} connections at once (ratingReaders): each reads ` +
+      `one range of usage_5m's pages (scan plan: the account is most of the table), summing per ` +
+      `device and dims key and keeping only the values above a threshold sampled from 2 % of ` +
+      `the pages; "database CPU" adds up those backends, and wall time beyond ` +
       `(database CPU / ${READERS} + node CPU) is waiting for a core on this shared machine`,
   ].filter((s) => s !== '');
   return {

@@ -35,7 +35,7 @@ export const raterOptions = {
     arg: '<n>',
   }),
   ratingReaders: option(integer(2, 1, 16), {
-    doc: 'Connections one invoice rating reads with at once, each summing a share of the account devices, all on one snapshot (pg driver only; only connections the pool has spare).',
+    doc: 'Connections one invoice rating reads with at once, all on one snapshot: each sums a share of the account devices, or, for an account that is a large share of the usage table, one range of its pages (pg driver only; only connections the pool has spare).',
     arg: '<n>',
   }),
   grpcListen: option(hostPort('0.0.0.0:50051'), {

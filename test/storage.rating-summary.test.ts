@@ -2,7 +2,8 @@
 // against the reference, the rollups row by row: on a generated month with plan versions, a
 // device override, a device moving between accounts, several dims keys per device, meters with
 // decimals and peaks of every scope and direction, the engine must print the same invoice from
-// both, closed and open. Plans that look at the time of day keep the row form.
+// both, closed and open, whichever plan reads the sums (by index or by one scan). Plans that
+// look at the time of day keep the row form.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../rater/storage/open.ts';
 import type { SqlUsageStore } from '../rater/storage/usage-store.ts';
@@ -14,6 +15,7 @@ import { billingPeriod } from '../rater/rating/period.ts';
 import { rateAccount } from '../rater/rating/engine.ts';
 import { Dec } from '../rater/rating/money.ts';
 import type { RatingInput } from '../rater/rating/types.ts';
+import type { SummaryPlan } from '../rater/storage/rating-summary.ts';
 import { dbTargets, utc } from './helpers/db.ts';
 
 const JUNE = billingPeriod('2024-06', 'UTC');
@@ -233,103 +235,108 @@ for (const target of dbTargets) {
       await cleanup();
     });
 
-    const both = async (account: string, asOfMs?: number) => {
-      const summed = await catalog.loadRatingInput(account, JUNE, asOfMs);
+    const both = async (account: string, asOfMs?: number, plan?: SummaryPlan) => {
+      const summed = await catalog.loadRatingInput(account, JUNE, asOfMs, plan ? { plan } : {});
       const rows = await catalog.loadRatingInput(account, JUNE, asOfMs, { rows: true });
       return { summed, rows };
     };
     const sampleCount = (input: RatingInput) =>
       input.devices.reduce((n, d) => n + d.samples.length, 0);
 
-    for (const [account, asOf] of [
-      ['acct-a', undefined],
-      ['acct-b', undefined],
-      ['acct-a', utc('2024-06-18T07:35:00Z')],
-      ['acct-b', utc('2024-06-25T00:00:00Z')],
-    ] as const)
-      it(`${account}, ${asOf === undefined ? 'closed month' : `open as of ${new Date(asOf).toISOString()}`}: the same invoice from both forms`, async () => {
-        const { summed, rows } = await both(account, asOf);
-        expect(summed.peaks).toBeDefined();
-        expect(rows.peaks).toBeUndefined();
-        // The summed form is small: one sample per device, segment and dims key.
-        expect(sampleCount(summed)).toBeLessThan(40);
-        expect(sampleCount(rows)).toBeGreaterThan(1000);
-        const invoice = rateAccount(summed);
-        expect(json(invoice)).toBe(json(rateAccount(rows)));
-        // The month is not trivial: every kind of line is there.
-        const kinds = new Set(invoice.lines.map((l) => `${l.kind}:${l.charge}`));
-        for (const k of [
-          'usage:data',
-          'usage:sms',
-          'peak:p95',
-          'peak:p90-account',
-          'peak:high-water',
-          'fixed:fee',
-        ])
-          expect(kinds).toContain(k);
-        if (account === 'acct-a') {
-          expect(kinds).toContain('peak:p99-eu');
-          expect(kinds).toContain('usage:eu');
-          expect(invoice.plans.map((p) => `${p.plan}@${p.version}`).sort()).toEqual([
-            'mix@1',
-            'mix@2',
-            'ovr@1',
-          ]);
+    for (const plan of ['index', 'scan'] as const)
+      for (const [account, asOf] of [
+        ['acct-a', undefined],
+        ['acct-b', undefined],
+        ['acct-a', utc('2024-06-18T07:35:00Z')],
+        ['acct-b', utc('2024-06-25T00:00:00Z')],
+      ] as const)
+        it(`${account}, ${asOf === undefined ? 'closed month' : `open as of ${new Date(asOf).toISOString()}`}, summed by ${plan}: the same invoice from both forms`, async () => {
+          const { summed, rows } = await both(account, asOf, plan);
+          expect(summed.peaks).toBeDefined();
+          expect(rows.peaks).toBeUndefined();
+          // The summed form is small: one sample per device, segment and dims key.
+          expect(sampleCount(summed)).toBeLessThan(40);
+          expect(sampleCount(rows)).toBeGreaterThan(1000);
+          const invoice = rateAccount(summed);
+          expect(json(invoice)).toBe(json(rateAccount(rows)));
+          // The month is not trivial: every kind of line is there.
+          const kinds = new Set(invoice.lines.map((l) => `${l.kind}:${l.charge}`));
+          for (const k of [
+            'usage:data',
+            'usage:sms',
+            'peak:p95',
+            'peak:p90-account',
+            'peak:high-water',
+            'fixed:fee',
+          ])
+            expect(kinds).toContain(k);
+          if (account === 'acct-a') {
+            expect(kinds).toContain('peak:p99-eu');
+            expect(kinds).toContain('usage:eu');
+            expect(invoice.plans.map((p) => `${p.plan}@${p.version}`).sort()).toEqual([
+              'mix@1',
+              'mix@2',
+              'ovr@1',
+            ]);
+          }
+        });
+
+    for (const plan of ['index', 'scan'] as const)
+      it(`peak series arrive cut to exactly what the rank needs, largest first (${plan})`, async () => {
+        const { summed, rows } = await both('acct-a', undefined, plan);
+        // The reference: the device's rows under the plan version, summed per interval.
+        const seriesOf = (device: string, plan: string) => {
+          const d = rows.devices.find((x) => x.deviceId === device);
+          const spans = (d?.segments ?? []).filter((g) => `${g.planId}@${g.planVersion}` === plan);
+          const perBucket = new Map<number, { in: number; out: number }>();
+          for (const s of d?.samples ?? [])
+            if (spans.some((g) => s.bucketMs >= g.fromMs && s.bucketMs < g.toMs)) {
+              const cur = perBucket.get(s.bucketMs) ?? { in: 0, out: 0 };
+              perBucket.set(s.bucketMs, { in: cur.in + s.down, out: cur.out + s.up });
+            }
+          return [...perBucket.values()];
+        };
+        const p95 = summed.peaks?.filter((p) => p.charge === 'p95') ?? [];
+        // Both kinds: devices with one dims key (sorted with their sums) and with two (summed
+        // per interval first), under both versions of the plan.
+        expect(p95.length).toBeGreaterThan(8);
+        for (const p of p95) {
+          const series = seriesOf(p.device ?? '', p.plan);
+          const n = series.length;
+          expect(p.summary.observed).toBe(n);
+          const needed = n - Math.ceil((95 * n) / 100) + 1;
+          for (const dir of ['in', 'out'] as const) {
+            const largest = series.map((v) => v[dir]).sort((a, b) => b - a);
+            expect(p.summary.top[dir]).toEqual(largest.slice(0, needed));
+          }
         }
+        // A maximum needs one value.
+        for (const p of summed.peaks?.filter((x) => x.charge === 'high-water') ?? [])
+          expect(p.summary.top.in).toHaveLength(1);
       });
 
-    it('peak series arrive cut to exactly what the rank needs, largest first', async () => {
-      const { summed, rows } = await both('acct-a');
-      // The reference: the device's rows under the plan version, summed per interval.
-      const seriesOf = (device: string, plan: string) => {
-        const d = rows.devices.find((x) => x.deviceId === device);
-        const spans = (d?.segments ?? []).filter((g) => `${g.planId}@${g.planVersion}` === plan);
-        const perBucket = new Map<number, { in: number; out: number }>();
-        for (const s of d?.samples ?? [])
-          if (spans.some((g) => s.bucketMs >= g.fromMs && s.bucketMs < g.toMs)) {
-            const cur = perBucket.get(s.bucketMs) ?? { in: 0, out: 0 };
-            perBucket.set(s.bucketMs, { in: cur.in + s.down, out: cur.out + s.up });
-          }
-        return [...perBucket.values()];
-      };
-      const p95 = summed.peaks?.filter((p) => p.charge === 'p95') ?? [];
-      // Both kinds: devices with one dims key (sorted with their sums) and with two (summed
-      // per interval first), under both versions of the plan.
-      expect(p95.length).toBeGreaterThan(8);
-      for (const p of p95) {
-        const series = seriesOf(p.device ?? '', p.plan);
-        const n = series.length;
-        expect(p.summary.observed).toBe(n);
-        const needed = n - Math.ceil((95 * n) / 100) + 1;
-        for (const dir of ['in', 'out'] as const) {
-          const largest = series.map((v) => v[dir]).sort((a, b) => b - a);
-          expect(p.summary.top[dir]).toEqual(largest.slice(0, needed));
-        }
-      }
-      // A maximum needs one value.
-      for (const p of summed.peaks?.filter((x) => x.charge === 'high-water') ?? [])
-        expect(p.summary.top.in).toHaveLength(1);
-    });
-
-    it('meters summed in SQL stay exact decimals', async () => {
-      const { summed, rows } = await both('acct-b');
-      const total = (input: RatingInput) => {
-        let t = new Dec(0);
-        for (const d of input.devices)
-          for (const s of d.samples) {
-            const v = s.meters.sms;
-            // The row form holds the whole month; what is rated is inside the segments.
-            const inSegment = d.segments.some((g) => s.bucketMs >= g.fromMs && s.bucketMs < g.toMs);
-            if (v === undefined || !inSegment) continue;
-            expect(v).toMatch(/^\d+(\.\d+)?$/);
-            t = t.plus(v);
-          }
-        return t.toFixed();
-      };
-      // Hundreds of tenths summed: any trip through a double would show in the last digits.
-      expect(total(summed)).toBe(total(rows));
-      expect(total(summed)).toMatch(/^\d{2,}\.\d$/);
-    });
+    for (const plan of ['index', 'scan'] as const)
+      it(`meters summed in SQL stay exact decimals (${plan})`, async () => {
+        const { summed, rows } = await both('acct-b', undefined, plan);
+        const total = (input: RatingInput) => {
+          let t = new Dec(0);
+          for (const d of input.devices)
+            for (const s of d.samples) {
+              const v = s.meters.sms;
+              // The row form holds the whole month; what is rated is inside the segments.
+              const inSegment = d.segments.some(
+                (g) => s.bucketMs >= g.fromMs && s.bucketMs < g.toMs,
+              );
+              if (v === undefined || !inSegment) continue;
+              expect(v).toMatch(/^\d+(\.\d+)?$/);
+              t = t.plus(v);
+            }
+          return t.toFixed();
+        };
+        // Hundreds of tenths summed: any trip through a double would show in the last digits.
+        expect(total(summed)).toBe(total(rows));
+        expect(total(summed)).toMatch(/^\d{2,}\.\d$/);
+      });
 
     it('several readers share out the devices on one snapshot: the same invoice', async () => {
       // Counts the transactions the catalog starts: one read, plus one per extra reader.

@@ -15,7 +15,7 @@ import type {
 import { byCodeUnits, byTime, iso, roundsPerRecord, type HistoryEntry } from './catalog-rules.ts';
 import { StorageError } from './errors.ts';
 import { parseMetersText } from './meters-text.ts';
-import { loadSummaries, type Reader } from './rating-summary.ts';
+import { loadSummaries, type Reader, type SummaryPlan } from './rating-summary.ts';
 import type { SqlClient } from './sql.ts';
 
 export interface AccountRow {
@@ -151,14 +151,15 @@ type Span = [number, number];
  * See CatalogStore.loadRatingInput; undefined when the account does not exist. The rollups come
  * summed in SQL (rating-summary.ts) when the plans allow it, else row by row; `rows: true` asks
  * for them row by row anyway (the reference the summed form is tested against). `readers` run
- * the main summing statement on shares of the devices at once, on the snapshot of `tx`.
+ * the main summing statement on shares of the devices at once, on the snapshot of `tx`; `plan`
+ * forces how the sums are read (rating-summary.ts chooses otherwise).
  */
 export async function loadRatingInput(
   tx: SqlClient,
   accountId: string,
   period: BillingPeriod,
   asOfMs: number | undefined,
-  opts: { rows?: boolean; readers?: Reader[] } = {},
+  opts: { rows?: boolean; readers?: Reader[]; plan?: SummaryPlan } = {},
 ): Promise<RatingInput | undefined> {
   const row = await readAccount(tx, accountId);
   if (!row) return undefined;
@@ -229,7 +230,7 @@ export async function loadRatingInput(
   if (devices.size === 0) return input;
 
   if (!opts.rows && summarizable(Object.values(input.plans)))
-    await loadSummaries(tx, input, devices, fromMs, toMs, opts.readers);
+    await loadSummaries(tx, input, devices, fromMs, toMs, opts.readers, opts.plan);
   else await loadSamples(tx, devices, fromMs, toMs);
   await loadRecords(tx, devices, perRecordSpans(input));
   return input;

@@ -46,7 +46,7 @@ import {
 } from './catalog-sql.ts';
 import { appendAudit, type Actor } from './audit.ts';
 import { StorageError, toStorageError } from './errors.ts';
-import type { Reader } from './rating-summary.ts';
+import type { Reader, SummaryPlan } from './rating-summary.ts';
 import type { SqlClient } from './sql.ts';
 
 /** Advisory lock serialising catalog writes (the migration lock ends in 001). */
@@ -388,7 +388,7 @@ export class SqlCatalogStore implements CatalogStore {
     accountId: string,
     period: BillingPeriod,
     asOfMs?: number,
-    opts: { rows?: boolean } = {},
+    opts: { rows?: boolean; plan?: SummaryPlan } = {},
   ): Promise<RatingInput> {
     if (!Number.isFinite(period.startMs) || !(period.endMs > period.startMs))
       invalid(`period ${period.label} must have finite startMs < endMs`);

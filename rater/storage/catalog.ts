@@ -16,6 +16,7 @@
 import type { Plan, PlanVersion } from '../rating/plan.ts';
 import type { BillingPeriod, RatingInput } from '../rating/types.ts';
 import type { Actor } from './audit.ts';
+import type { SummaryPlan } from './rating-summary.ts';
 
 export interface PlanAssignment {
   planId: string;
@@ -123,12 +124,13 @@ export interface CatalogStore {
    * reduced in the database (RatingInput.peaks), whenever the plan versions allow it
    * (`summarizable`); otherwise, or with `rows: true`, as the stored rows themselves. The engine
    * rates both forms to the same invoice; the row form is the reference and costs far more.
+   * `plan` forces how the sums are read (rating-summary.ts: by index or by one scan).
    */
   loadRatingInput(
     accountId: string,
     period: BillingPeriod,
     asOfMs?: number,
-    opts?: { rows?: boolean },
+    opts?: { rows?: boolean; plan?: SummaryPlan },
   ): Promise<RatingInput>;
   /**
    * Accounts the device belonged to at some time in [fromMs, toMs), in order of assignment

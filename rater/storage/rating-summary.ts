@@ -12,79 +12,32 @@ import { topNeeded } from '../rating/peak.ts';
 import type { PeakCharge } from '../rating/plan.ts';
 import type { DeviceInput, PeakInput, RatingInput, Sample } from '../rating/types.ts';
 import { iso } from './catalog-rules.ts';
-import { StorageError } from './errors.ts';
+import {
+  DIRECTIONS,
+  indexCells,
+  int,
+  intArray,
+  spanParams,
+  topsSql,
+  type CellRow,
+  type Direction,
+  type SpanParams,
+  type TopColumns,
+  type Wanted,
+} from './rating-cells.ts';
+import { SCAN_SHARE, scanCells, tableRows } from './rating-scan.ts';
 import type { SqlClient } from './sql.ts';
-
-/** Epoch milliseconds of a timestamptz expression, exact (extract returns numeric). */
-const msOf = (expr: string): string => `(extract(epoch FROM ${expr}) * 1000)::int8`;
-
-/** An int8 or numeric integer from the database (a decimal string) as a number, never rounded. */
-function int(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n))
-    throw new StorageError('OUT_OF_RANGE', `${what} ${text} exceeds Number.MAX_SAFE_INTEGER`);
-  return n;
-}
-
-/** `{3,2,1}` (an integer array's text form) → [3, 2, 1]; NULL (no rows) → []. */
-function intArray(text: string | null, what: string): number[] {
-  if (text === null || text === '{}') return [];
-  return text
-    .slice(1, -1)
-    .split(',')
-    .map((v) => int(v, what));
-}
-
-/** Segment rows as unnest() parameters: $1 device ids, $2 segment index, $3 from, $4 to. */
-interface SpanParams {
-  ids: string[];
-  segs: number[];
-  froms: string[];
-  tos: string[];
-}
 
 const SPANS = `unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[])
                  AS s (device_id, seg, from_ts, to_ts)
                JOIN usage_5m u ON u.device_id = s.device_id
                  AND u.bucket >= s.from_ts AND u.bucket < s.to_ts`;
 
-function spanParams(devices: Iterable<DeviceInput>, plan?: string): SpanParams {
-  const p: SpanParams = { ids: [], segs: [], froms: [], tos: [] };
-  for (const d of devices)
-    d.segments.forEach((s, i) => {
-      if (plan !== undefined && `${s.planId}@${s.planVersion}` !== plan) return;
-      p.ids.push(d.deviceId);
-      p.segs.push(i);
-      p.froms.push(iso(s.fromMs));
-      p.tos.push(iso(s.toMs));
-    });
-  return p;
-}
-
 /** Runs a callback in a transaction on the snapshot of the rating read (one connection each). */
 export type Reader = <T>(fn: (tx: SqlClient) => Promise<T>) => Promise<T>;
 
-/** Directions as columns: in = down (to the device), out = up, sum = both per interval. */
-type Direction = 'in' | 'out' | 'sum';
-const COLUMN: Record<Direction, string> = { in: 'down', out: 'up', sum: 'down + up' };
-const DIRECTIONS: Direction[] = ['in', 'out', 'sum'];
 const directionsOf = (c: PeakCharge): Direction[] =>
   c.direction === 'max' ? ['in', 'out'] : [c.direction];
-
-/**
- * `(array_agg(col ORDER BY col DESC))[1:m]` per direction: the largest values of a group, as
- * many as the nearest rank k = ceil(p·n/100) needs (n − k + 1). `m` is n − floor(p·n/100) + 1,
- * never fewer (integer division floors; every operand ≥ 0), for the lowest percentile asked;
- * 1 when only maxima are. Each group is sorted on its own, in memory.
- */
-function topsSql(dirs: readonly Direction[], percentile: number | undefined): string {
-  const m = percentile === undefined ? '1' : `count(*) - (${percentile} * count(*)) / 100 + 1`;
-  return dirs
-    .map((d) => `(array_agg(${COLUMN[d]} ORDER BY ${COLUMN[d]} DESC))[1:${m}]::text AS top_${d}`)
-    .join(', ');
-}
-
-type TopColumns = { [D in Direction as `top_${D}`]?: string | null };
 
 /** A summed sample, where it belongs, and the largest values of its rows (device-scope peaks). */
 interface Cell {
@@ -94,10 +47,17 @@ interface Cell {
   top: Partial<Record<Direction, number[]>>;
 }
 
+/** How the cells are read (rating-cells.ts): by index, by one pass over the table, or chosen. */
+export type SummaryPlan = 'index' | 'scan';
+
 /**
  * Fills `devices`' samples with one summed sample per segment and dims key (bucketMs: the
  * earliest bucket, inside the segment) and sets `input.peaks`. [fromMs, toMs) bounds every
  * segment; repeated in the WHERE clause so TimescaleDB can skip chunks outside it.
+ *
+ * The plan: by scan when the account's rows (at most one per device and 5 minutes of its
+ * segments) are at least SCAN_SHARE of the table's, else by index, shared out among `readers`.
+ * `plan` forces one (tests, benchmarks).
  */
 export async function loadSummaries(
   tx: SqlClient,
@@ -106,11 +66,12 @@ export async function loadSummaries(
   fromMs: number,
   toMs: number,
   readers: Reader[] = [(fn) => fn(tx)],
+  plan?: SummaryPlan,
 ): Promise<void> {
   const all = spanParams(devices.values());
   const bounds = [iso(fromMs), iso(toMs)];
-  // Device-scope peaks: the same pass sorts each sample's rows, which is the device's series
-  // whenever one sample makes it (one segment under the plan, one dims key passing).
+  // Device-scope peaks: the same pass keeps each cell's largest values, which are the device's
+  // series' whenever one cell makes it (one segment under the plan, one dims key passing).
   const dirs = new Set<Direction>();
   let lowest: number | undefined;
   for (const c of peakCharges(input))
@@ -118,19 +79,29 @@ export async function loadSummaries(
       for (const d of directionsOf(c)) dirs.add(d);
       if (c.method === 'percentile') lowest = Math.min(lowest ?? 100, c.percentile);
     }
-  const used = DIRECTIONS.filter((d) => dirs.has(d));
-  const tops = used.length > 0 ? `, ${topsSql(used, lowest)}` : '';
-  // Shares of the devices on the readers at once (each reader is one connection), all on one
-  // snapshot; the rest of the work is small and runs on `tx`.
+  const wanted: Wanted = {
+    dirs: DIRECTIONS.filter((d) => dirs.has(d)),
+    ...(lowest === undefined ? {} : { lowest }),
+  };
   const ordered = [...devices.values()];
-  const per = Math.ceil(ordered.length / readers.length);
-  const parts = await Promise.all(
-    readers.map((read, k) => {
-      const share = spanParams(ordered.slice(k * per, (k + 1) * per));
-      return share.ids.length === 0 ? [] : read((t) => cellRows(t, share, bounds, used, tops));
-    }),
-  );
-  const rows = parts.flat();
+  const byIndex = async (share: DeviceInput[]): Promise<CellRow[]> => {
+    // Shares of the devices on the readers at once (each reader is one connection), all on one
+    // snapshot; the rest of the work is small and runs on `tx`.
+    const per = Math.ceil(share.length / readers.length);
+    const parts = await Promise.all(
+      readers.map((read, k) => {
+        const spans = spanParams(share.slice(k * per, (k + 1) * per));
+        return spans.ids.length === 0 ? [] : read((t) => indexCells(t, spans, bounds, wanted));
+      }),
+    );
+    return parts.flat();
+  };
+  let rows: CellRow[];
+  if ((plan ?? (await choosePlan(tx, ordered, fromMs, toMs))) === 'scan') {
+    const scanned = await scanCells(tx, readers, all, bounds, wanted);
+    const again = ordered.filter((d) => scanned.short.has(d.deviceId));
+    rows = again.length > 0 ? [...scanned.rows, ...(await byIndex(again))] : scanned.rows;
+  } else rows = await byIndex(ordered);
   const cells = new Map<string, Cell[]>();
   const withMeters = new Map<string, Sample>();
   for (const r of rows) {
@@ -146,62 +117,32 @@ export async function loadSummaries(
     const d = devices.get(r.device_id);
     if (!d) continue;
     d.samples.push(sample);
-    const top: Cell['top'] = {};
-    for (const dir of used) top[dir] = intArray(r[`top_${dir}`] ?? null, `${dir} bytes`);
     let list = cells.get(d.deviceId);
     if (!list) cells.set(d.deviceId, (list = []));
-    list.push({ seg: r.seg, sample, n: r.n, top });
+    list.push({ seg: r.seg, sample, n: r.n, top: r.top });
     if (r.has_meters) withMeters.set(`${r.device_id}\n${r.seg}\n${r.dims_key}`, sample);
   }
   if (withMeters.size > 0) await loadMeterSums(tx, all, bounds, withMeters);
   input.peaks = await loadPeaks(tx, input, devices, cells);
 }
 
-type CellRow = {
-  device_id: string;
-  seg: number;
-  dims_key: string;
-  dims: Record<string, string>;
-  ms: string;
-  up: string;
-  down: string;
-  records: string;
-  has_meters: boolean;
-  n: number;
-} & TopColumns;
-
-/** The main statement: per device segment and dims key, the sums and the largest values. */
-async function cellRows(
-  t: SqlClient,
-  spans: SpanParams,
-  bounds: string[],
-  used: Direction[],
-  tops: string,
-): Promise<CellRow[]> {
-  const { rows } = await t.query<CellRow>(
-    // Device by device (the index's order): grouped by dims key without hashing, and the dims
-    // looked up once per group rather than compared on every row. An empty jsonb object takes
-    // 5 bytes on disk (8 in memory) and any member makes it larger: a cheap "has meters" test
-    // that cannot miss one.
-    `SELECT s.device_id, s.seg, x.dims_key, x.ms, x.up, x.down, x.records, x.has_meters, x.n,
-            ${used.map((d) => `x.top_${d}`).join(', ') || 'NULL AS none'},
-            (SELECT v.dims FROM usage_5m v WHERE v.device_id = s.device_id
-               AND v.dims_key = x.dims_key AND v.bucket = x.first) AS dims
-     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[])
-            AS s (device_id, seg, from_ts, to_ts),
-          LATERAL (SELECT u.dims_key, min(u.bucket) AS first, ${msOf('min(u.bucket)')} AS ms,
-                          sum(u.up)::text AS up, sum(u.down)::text AS down,
-                          sum(u.records)::text AS records,
-                          bool_or(pg_column_size(u.meters) > 8) AS has_meters,
-                          count(*)::int AS n ${tops}
-                   FROM usage_5m u
-                   WHERE u.device_id = s.device_id
-                     AND u.bucket >= s.from_ts AND u.bucket < s.to_ts
-                     AND u.bucket >= $5::timestamptz AND u.bucket < $6::timestamptz
-                   GROUP BY u.dims_key) x`,
-    [spans.ids, spans.segs, spans.froms, spans.tos, ...bounds],
-  );
-  return rows;
+/**
+ * The scan plan when the account's rows could be SCAN_SHARE of the table's or more: every device
+ * counted as reporting every 5 minutes of its segments inside [fromMs, toMs) (an upper bound),
+ * the table as the planner's statistics count it.
+ */
+async function choosePlan(
+  tx: SqlClient,
+  devices: DeviceInput[],
+  fromMs: number,
+  toMs: number,
+): Promise<SummaryPlan> {
+  let ms = 0;
+  for (const d of devices)
+    for (const s of d.segments)
+      ms += Math.max(0, Math.min(s.toMs, toMs) - Math.max(s.fromMs, fromMs));
+  const rows = ms / 300_000;
+  return rows >= SCAN_SHARE * (await tableRows(tx)) ? 'scan' : 'index';
 }
 
 function* peakCharges(input: RatingInput): Generator<PeakCharge> {
