@@ -78,7 +78,13 @@ function cpuSeconds(pid: number): number {
 }
 
 const run: Benchmark = async ({ quick, log }) => {
-  const sizes = quick ? [100, 300] : [100, 1000, 5000];
+  // BENCH_RATING_DEVICES=100,1000 rates other sizes (seeding 5,000 devices takes minutes).
+  const asked = process.env.BENCH_RATING_DEVICES?.split(',').map(Number);
+  const sizes = asked?.every((n) => Number.isInteger(n) && n > 0)
+    ? asked
+    : quick
+      ? [100, 300]
+      : [100, 1000, 5000];
   const db = await serverDatabase('rating');
   // The rater's default: two connections read at once (ratingReaders); a third stays spare.
   const store = await openStore(db.url, { poolSize: 3 });
