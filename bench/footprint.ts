@@ -95,11 +95,12 @@ const run: Benchmark = async ({ quick, log }) => {
       root,
     );
     procs.push(rater, collector);
-    // BENCH_FOOTPRINT_COLLECTOR="EDGEMETER_X=1 EDGEMETER_Y=2": collector options to compare
+    // BENCH_FOOTPRINT_COLLECTOR="EDGEMETER_X=1 MALLOC_Y=2": collector options (and glibc malloc
+    // tunables) to compare
     // (the harness passes no EDGEMETER_* variable of its own environment to the programs).
     for (const kv of (process.env.BENCH_FOOTPRINT_COLLECTOR ?? '').split(' ').filter(Boolean)) {
       const [k, ...v] = kv.split('=');
-      if (k?.startsWith('EDGEMETER_')) collector.env[k] = v.join('=');
+      if (k?.startsWith('EDGEMETER_') || k?.startsWith('MALLOC_')) collector.env[k] = v.join('=');
     }
     m.inFlight = Number(collector.env.EDGEMETER_FORWARD_MAX_IN_FLIGHT ?? 4);
     m.batchRecords = Number(collector.env.EDGEMETER_BATCH_MAX_RECORDS ?? 2000);
