@@ -25,6 +25,20 @@ for (const target of dbTargets) {
     let rig: QuotaRig;
     let cleanup: () => Promise<void> = async () => {};
 
+    /** Moves a device to the account `free`, whose plan has no quotas (made on first use). */
+    async function moveToFree(id: string): Promise<void> {
+      if (!(await rig.catalog.getAccount('free', rig.clock.now))) {
+        await rig.catalog.putPlan(parsePlan(NO_QUOTA_PLAN), rig.clock.now);
+        await rig.catalog.putAccount(
+          { id: 'free', currency: 'EUR', timeZone: 'UTC', planId: 'free' },
+          rig.clock.now,
+        );
+      }
+      rig.clock.now += 60_000;
+      await rig.catalog.putDevice({ id, accountId: 'free' }, rig.clock.now);
+      rig.clock.now += 60_000;
+    }
+
     beforeAll(async () => {
       const db = await target.create();
       cleanup = db.cleanup;
@@ -152,14 +166,7 @@ for (const target of dbTargets) {
       await rig.catalog.putDevice({ id: 'mover', accountId: 'acme' }, rig.clock.now);
       await rig.send('mover-1', [{ deviceId: 'mover', up: 100_000 }]);
       expect((await changes(rig.store, 'mover')).at(-1)?.quotas.length).toBeGreaterThan(0);
-      await rig.catalog.putPlan(parsePlan(NO_QUOTA_PLAN), rig.clock.now);
-      await rig.catalog.putAccount(
-        { id: 'free', currency: 'EUR', timeZone: 'UTC', planId: 'free' },
-        rig.clock.now,
-      );
-      rig.clock.now += 60_000;
-      await rig.catalog.putDevice({ id: 'mover', accountId: 'free' }, rig.clock.now);
-      rig.clock.now += 60_000;
+      await moveToFree('mover');
       await rig.send('mover-2', [{ deviceId: 'mover', up: 1 }]);
       const last = (await changes(rig.store, 'mover')).at(-1)!;
       expect(last.quotas).toEqual([]);
@@ -170,16 +177,7 @@ for (const target of dbTargets) {
       await rig.catalog.putDevice({ id: 'mover-b', accountId: 'acme' }, rig.clock.now);
       await rig.send('mover-b-1', [{ deviceId: 'mover-b', up: 100_000 }]);
       expect((await changes(rig.store, 'mover-b')).at(-1)?.quotas.length).toBeGreaterThan(0);
-      if (!(await rig.catalog.getAccount('free', rig.clock.now))) {
-        await rig.catalog.putPlan(parsePlan(NO_QUOTA_PLAN), rig.clock.now);
-        await rig.catalog.putAccount(
-          { id: 'free', currency: 'EUR', timeZone: 'UTC', planId: 'free' },
-          rig.clock.now,
-        );
-      }
-      rig.clock.now += 60_000;
-      await rig.catalog.putDevice({ id: 'mover-b', accountId: 'free' }, rig.clock.now);
-      rig.clock.now += 60_000;
+      await moveToFree('mover-b');
 
       // Every statement and transaction the tracker (and its catalog) starts, counted.
       let calls = 0;

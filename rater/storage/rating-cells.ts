@@ -82,6 +82,12 @@ export interface CellRow {
   top: Partial<Record<Direction, number[]>>;
 }
 
+/** A row's sums and place as a cell, with its largest values (without the raw top_* columns). */
+export function cellOf(r: Omit<CellRow, 'top'>, top: CellRow['top']): CellRow {
+  const { device_id, seg, dims_key, dims, ms, up, down, records, has_meters, n } = r;
+  return { device_id, seg, dims_key, dims, ms, up, down, records, has_meters, n, top };
+}
+
 /**
  * `(array_agg(col ORDER BY col DESC))[1:m]` per direction: the largest values of a group, as
  * many as the nearest rank k = ceil(p·n/100) needs (n − k + 1). `m` is n − floor(p·n/100) + 1,
@@ -132,18 +138,6 @@ export async function indexCells(
   return rows.map((r) => {
     const top: CellRow['top'] = {};
     for (const dir of used) top[dir] = intArray(r[`top_${dir}`] ?? null, `${dir} bytes`);
-    return {
-      device_id: r.device_id,
-      seg: r.seg,
-      dims_key: r.dims_key,
-      dims: r.dims,
-      ms: r.ms,
-      up: r.up,
-      down: r.down,
-      records: r.records,
-      has_meters: r.has_meters,
-      n: r.n,
-      top,
-    };
+    return cellOf(r, top);
   });
 }

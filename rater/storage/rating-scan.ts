@@ -17,6 +17,7 @@ import {
   int,
   msOf,
   topCount,
+  cellOf,
   type CellRow,
   type Direction,
   type SpanParams,
@@ -140,19 +141,7 @@ export async function scanCells(
       if (values.length < need) short.add(r.device_id);
       top[dir] = values.slice(0, need);
     }
-    out.push({
-      device_id: r.device_id,
-      seg: r.seg,
-      dims_key: r.dims_key,
-      dims: r.dims,
-      ms: r.ms,
-      up: r.up,
-      down: r.down,
-      records: r.records,
-      has_meters: r.has_meters,
-      n: r.n,
-      top,
-    });
+    out.push(cellOf(r, top));
   }
   return { rows: out.filter((r) => !short.has(r.device_id)), short };
 }
