@@ -9,12 +9,11 @@ import type {
   DeviceInput,
   RatingInput,
   RawRecord,
-  Sample,
   Segment,
 } from '../rating/types.ts';
 import { byCodeUnits, byTime, iso, roundsPerRecord, type HistoryEntry } from './catalog-rules.ts';
-import { StorageError } from './errors.ts';
 import { parseMetersText } from './meters-text.ts';
+import { int, msOf, sampleOf } from './rating-cells.ts';
 import { loadSummaries, type Reader, type SummaryPlan } from './rating-summary.ts';
 import type { SqlClient } from './sql.ts';
 
@@ -32,17 +31,6 @@ export interface PlanEntry extends HistoryEntry {
 export interface AssignmentEntry extends HistoryEntry {
   accountId: string | null;
   planId: string | null;
-}
-
-/** Epoch milliseconds of a timestamptz column, exact (extract returns numeric). */
-const msOf = (col: string): string => `(extract(epoch FROM ${col}) * 1000)::int8`;
-
-/** An int8 from the database (a decimal string) as a number, refusing to round. */
-function int(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n))
-    throw new StorageError('OUT_OF_RANGE', `${what} ${text} exceeds Number.MAX_SAFE_INTEGER`);
-  return n;
 }
 
 function groupBy<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
@@ -280,16 +268,7 @@ async function loadSamples(
     [[...devices.keys()], iso(fromMs), iso(toMs)],
   );
   for (const r of rows) {
-    const sample: Sample = {
-      bucketMs: int(r.ms, 'bucket'),
-      dims: r.dims,
-      dimsKey: r.dims_key,
-      up: int(r.up, 'up bytes'),
-      down: int(r.down, 'down bytes'),
-      records: int(r.records, 'record count'),
-      meters: parseMetersText(r.meters),
-    };
-    devices.get(r.device_id)?.samples.push(sample);
+    devices.get(r.device_id)?.samples.push(sampleOf(r, parseMetersText(r.meters)));
   }
 }
 

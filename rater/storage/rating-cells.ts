@@ -5,7 +5,7 @@
 // - by scan (rating-scan.ts): one sequential pass over the month, whatever the physical order.
 // Both give the same cells; rating-summary.ts chooses, and turns cells into the input.
 import { topNeeded } from '../rating/peak.ts';
-import type { DeviceInput } from '../rating/types.ts';
+import type { DeviceInput, Sample } from '../rating/types.ts';
 import { iso } from './catalog-rules.ts';
 import { StorageError } from './errors.ts';
 import type { SqlClient } from './sql.ts';
@@ -19,6 +19,29 @@ export function int(text: string, what: string): number {
   if (!Number.isSafeInteger(n))
     throw new StorageError('OUT_OF_RANGE', `${what} ${text} exceeds Number.MAX_SAFE_INTEGER`);
   return n;
+}
+
+/** A 5-minute row (stored, or summed per cell) as a rating sample; integers exact. */
+export function sampleOf(
+  r: {
+    ms: string;
+    dims: Record<string, string>;
+    dims_key: string;
+    up: string;
+    down: string;
+    records: string;
+  },
+  meters: Sample['meters'],
+): Sample {
+  return {
+    bucketMs: int(r.ms, 'bucket'),
+    dims: r.dims,
+    dimsKey: r.dims_key,
+    up: int(r.up, 'up bytes'),
+    down: int(r.down, 'down bytes'),
+    records: int(r.records, 'record count'),
+    meters,
+  };
 }
 
 /** `{3,2,1}` (an integer array's text form) → [3, 2, 1]; NULL (no rows) → []. */

@@ -15,8 +15,8 @@ import { iso } from './catalog-rules.ts';
 import {
   DIRECTIONS,
   indexCells,
-  int,
   intArray,
+  sampleOf,
   spanParams,
   topsSql,
   type CellRow,
@@ -105,15 +105,7 @@ export async function loadSummaries(
   const cells = new Map<string, Cell[]>();
   const withMeters = new Map<string, Sample>();
   for (const r of rows) {
-    const sample: Sample = {
-      bucketMs: int(r.ms, 'bucket'),
-      dims: r.dims,
-      dimsKey: r.dims_key,
-      up: int(r.up, 'up bytes'),
-      down: int(r.down, 'down bytes'),
-      records: int(r.records, 'record count'),
-      meters: {},
-    };
+    const sample = sampleOf(r, {});
     const d = devices.get(r.device_id);
     if (!d) continue;
     d.samples.push(sample);
