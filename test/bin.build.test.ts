@@ -1,6 +1,7 @@
 // bin/edgemeter.js runs the bundle in dist/ (bin/build.js) only when it was built from exactly the
-// sources beside it, and the sources through tsx otherwise. Checked on a copy of the checkout,
-// so the repository's own dist/ (which other tests run) is never touched.
+// sources beside it, or when none of them is there (the container image), and the sources
+// through tsx otherwise. Checked on a copy of the checkout, so the repository's own dist/ (which
+// other tests run) is never touched.
 import { execFile } from 'node:child_process';
 import { appendFile, cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,5 +68,25 @@ describe('bin/edgemeter.js and the build in dist/', () => {
     } finally {
       await writeFile(entry, real);
     }
+  });
+
+  it('runs dist/ as it is where none of the files it was built from is present', async () => {
+    // The container image's layout (deploy/container/Dockerfile): the launcher and dist/, with
+    // neither the sources nor bin/build.js.
+    const image = join(dir.path, 'image');
+    await mkdir(join(image, 'bin'), { recursive: true });
+    for (const f of ['package.json', 'bin/edgemeter.js', 'bin/build-info.js'])
+      await cp(join(root, f), join(image, f));
+    await cp(join(root, 'dist'), join(image, 'dist'), { recursive: true });
+    await symlink(join(REPO, 'node_modules'), join(image, 'node_modules'));
+    const runImage = async (...args: string[]) =>
+      (await exec(process.execPath, ['bin/edgemeter.js', ...args], { cwd: image })).stdout;
+    expect(await runImage('collector', '--help')).toContain('Usage: edgemeter collector');
+    await writeFile(join(image, 'dist/edgemeter.js'), "console.log('from dist');\n");
+    expect(await runImage('--version')).toBe('from dist\n');
+    // One of them present, as bin/build.js is in every checkout: the build is stale, and the
+    // sources are what runs (here: what fails, as they are not there).
+    await cp(join(root, 'bin/build.js'), join(image, 'bin/build.js'));
+    await expect(runImage('--version')).rejects.toThrow(/cli\/main\.ts/);
   });
 });

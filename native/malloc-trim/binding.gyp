@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "trim",
+      "sources": ["trim.c"]
+    }
+  ]
+}
