@@ -20,7 +20,7 @@ import { QuotaKeeper, type QuotaPublisher } from './quota/keeper.ts';
 import { QuotaStore } from './quota/store.ts';
 import { QuotaWatch } from './quota/watch.ts';
 import path from 'node:path';
-import { IdleGc, fullGc } from './memory.ts';
+import { IdleGc, fullGc, mallocTrim } from './memory.ts';
 
 export interface CollectorDeps {
   logger: Logger;
@@ -80,7 +80,19 @@ export class Collector {
     this.outbox = outbox;
     this.metrics.watchOutbox(outbox, config.bufferDir);
     if (config.gcWhenIdleMs > 0) {
-      const idleGc = new IdleGc({ idleMs: config.gcWhenIdleMs, gc: this.deps.gc ?? fullGc() });
+      const trim = this.deps.gc ? undefined : mallocTrim();
+      if (!this.deps.gc)
+        logger.info(
+          { mallocTrim: trim !== undefined },
+          trim
+            ? 'idle collections give freed malloc memory back (native/malloc-trim)'
+            : 'native/malloc-trim not built: idle collections cannot give freed malloc memory back',
+        );
+      const idleGc = new IdleGc({
+        idleMs: config.gcWhenIdleMs,
+        gc: this.deps.gc ?? fullGc(),
+        trim,
+      });
       outbox.onAppend(() => idleGc.noteBusy());
       // Opening scanned every buffered entry (and start-up loaded every module): with a backlog
       // of 1 M records that left ~30 MB of garbage that nothing would collect while the rater

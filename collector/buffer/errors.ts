@@ -24,3 +24,11 @@ export class BufferError extends Error {
 export function isBufferError(err: unknown, code?: BufferErrorCode): err is BufferError {
   return err instanceof BufferError && (code === undefined || err.code === code);
 }
+
+/** The message with its causes (abstract-level wraps LevelDB's own error as the cause). */
+export const errorMessage = (err: unknown): string =>
+  err instanceof Error
+    ? err.cause === undefined
+      ? err.message
+      : `${err.message} (${errorMessage(err.cause)})`
+    : String(err);

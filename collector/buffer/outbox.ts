@@ -4,18 +4,19 @@
 //
 // Sequence numbers are the outbox keys. They are assigned in commit order (so a reader never
 // sees a lower one appear behind its cursor) and never reused, also across restarts and after the
-// outbox was drained: a high-water mark is written with every batch. Reading: reader.ts.
+// outbox was drained: a high-water mark is written with every batch. Reading: reader.ts; entries
+// that fail their checksum go to the quarantine (quarantine.ts).
 //
 // Full (Guarantee 3): at `maxBytes` the stated policy applies (`refuse` or `drop-oldest`, see
-// types.ts); below `minFreeBytes` of free disk, appends are refused (disk-guard.ts). A LevelDB
-// write that fails (a full disk, an I/O error) leaves its log in an unknown state: LevelDB may
-// silently lose later writes that it reports as synced. So after a failed write the outbox
-// refuses every write and reopens the database (which starts a new log) before it takes another.
+// types.ts and full-policy.ts); below `minFreeBytes` of free disk, appends are refused
+// (disk-guard.ts). A LevelDB write that fails (a full disk, an I/O error) leaves its log in an
+// unknown state: LevelDB may silently lose later writes that it reports as synced. So after a
+// failed write the outbox refuses every write and reopens the database (which starts a new log)
+// before it takes another (recovery.ts).
 import { ClassicLevel } from 'classic-level';
-import { DEVICE_ID_RE } from '../../common/usage.ts';
 import { UsageRecord, type UsageRecordMsg } from '../../proto/index.ts';
 import { DiskGuard } from './disk-guard.ts';
-import { BufferError } from './errors.ts';
+import { BufferError, errorMessage as message } from './errors.ts';
 import {
   DeadLetterStore,
   QUARANTINE_LAYOUT,
@@ -30,7 +31,6 @@ import {
   OUTBOX_PREFIX,
   bodyLength,
   frame,
-  frameProblem,
   parseMetaNumber,
   parseSeqKey,
   prefixRange,
@@ -39,8 +39,13 @@ import {
   type BatchOp,
 } from './codec.ts';
 import { RangeCompactor } from './compactor.ts';
+import { admitWhatFits, pickVictims, reportDropped, type Victim } from './full-policy.ts';
+import { diskNeeds, type Job } from './job.ts';
 import { AppendSignal } from './notify.ts';
+import { quarantineJob } from './quarantine.ts';
 import { OutboxReader, type CorruptEntry } from './reader.ts';
+import { Reopener } from './recovery.ts';
+import { newCounters, outboxStats } from './stats.ts';
 import type {
   AppendListener,
   BufferFullPolicy,
@@ -53,34 +58,7 @@ import type {
 
 export type * from './types.ts';
 
-/** One caller's share of a group commit. */
-interface Job {
-  values: Buffer[];
-  bytes: number;
-  deadLetters: readonly DeadLetterInput[];
-  quarantine: readonly DeadLetterInput[];
-  /** Outbox entries removed in the same batch (quarantined or dead-lettered). */
-  remove: Array<{ key: string; seq: number | undefined; bytes: number }>;
-}
-
-/** An unsent entry deleted by drop-oldest. */
-interface Victim {
-  seq: number;
-  key: string;
-  bytes: number;
-}
-
 const OUTBOX_RANGE = prefixRange(OUTBOX_PREFIX);
-/** The message with its causes (abstract-level wraps LevelDB's own error as the cause). */
-const message = (err: unknown): string =>
-  err instanceof Error
-    ? err.cause === undefined
-      ? err.message
-      : `${err.message} (${message(err.cause)})`
-    : String(err);
-/** Delay between attempts to reopen the database after a failed write. */
-const REOPEN_FIRST_MS = 100;
-const REOPEN_MAX_MS = 5_000;
 export class Outbox {
   readonly deadLetters: DeadLetterStore;
   /** Outbox entries that failed their checksum, with the reason (never forwarded). */
@@ -99,7 +77,7 @@ export class Outbox {
   private state: OutboxStats['state'] = 'new';
   private closing: Promise<void> | undefined;
   private recovery: Promise<void> | undefined;
-  private readonly stop = new AbortController();
+  private readonly reopener: Reopener;
 
   /** Sequence numbers of the entries on disk; `records` is its size. */
   private readonly live = new SeqSet();
@@ -110,16 +88,7 @@ export class Outbox {
   /** Every sequence number below this one was committed (or failed) and is known to `live`. */
   private durableNext = 1;
   private readonly reader: OutboxReader;
-  private readonly counters = {
-    corrupt: 0,
-    batchWrites: 0,
-    appended: 0,
-    acked: 0,
-    dropped: 0,
-    droppedBytes: 0,
-    storeErrors: 0,
-    recoveries: 0,
-  };
+  private readonly counters = newCounters();
   private lastStoreError: string | undefined;
   private readonly disk: DiskGuard;
 
@@ -159,6 +128,29 @@ export class Outbox {
       logger: this.logger,
       isOpen: () => this.state === 'open',
       reclaim: () => void this.compactor.flush(),
+    });
+    this.reopener = new Reopener({
+      db: this.db,
+      logger: this.logger,
+      recovering: () => this.state === 'recovering',
+      settled: async () => {
+        await this.reader.idle();
+        await Promise.allSettled([...this.tasks]);
+        await this.commits.idle();
+        await this.compactor.idle();
+      },
+      load: () => this.load(),
+      reopened: (attempts) => {
+        this.state = 'open';
+        this.counters.recoveries++;
+        this.logger.warn(
+          { records: this.live.size, bytes: this.bytes, attempts },
+          'buffer reopened after a failed write; accepting writes again',
+        );
+        void this.disk.check();
+        const max = this.live.max;
+        if (max !== undefined) this.signal.emit({ records: 0, lastSeq: BigInt(max) });
+      },
     });
   }
 
@@ -302,30 +294,22 @@ export class Outbox {
 
   /** In-memory counters; no I/O. */
   stats(): OutboxStats {
-    const dl = this.deadLetters.stats();
-    const q = this.quarantine.stats();
-    const min = this.live.min;
-    return {
+    return outboxStats({
       state: this.state,
       records: this.live.size,
       bytes: this.bytes,
       maxBytes: this.maxBytes,
       fullPolicy: this.policy,
       minFreeBytes: this.minFreeBytes,
-      ...(this.disk.free === undefined ? {} : { diskFree: this.disk.free }),
-      diskLow: this.disk.low,
-      ...(this.lastStoreError === undefined ? {} : { lastStoreError: this.lastStoreError }),
-      oldestSeq: min === undefined ? undefined : BigInt(min),
-      nextSeq: BigInt(this.nextSeq),
-      deadLetters: dl.count,
-      deadLetterBytes: dl.bytes,
-      deadLettersDropped: dl.dropped,
-      quarantined: q.count,
-      quarantineBytes: q.bytes,
-      quarantineDropped: q.dropped,
-      ...this.counters,
+      disk: this.disk,
+      lastStoreError: this.lastStoreError,
+      min: this.live.min,
+      nextSeq: this.nextSeq,
+      deadLetters: this.deadLetters.stats(),
+      quarantine: this.quarantine.stats(),
+      counters: this.counters,
       compactions: this.compactor.compactions,
-    };
+    });
   }
 
   /** The oldest unacked entry and when it was received (one point read; for an age metric). */
@@ -350,7 +334,7 @@ export class Outbox {
     this.closing ??= (async () => {
       if (this.state === 'closed') return;
       this.state = 'closing';
-      this.stop.abort();
+      this.reopener.abort();
       this.disk.stop();
       await this.recovery;
       await this.reader.idle();
@@ -410,91 +394,17 @@ export class Outbox {
         { err: message(err) },
         'LevelDB write failed: refusing writes until the buffer is reopened',
       );
-      this.recovery = this.recover();
+      this.recovery = this.reopener.run();
     }
     return new BufferError('STORE_FAILED', `${text}; the buffer is being reopened`, {
       cause: err,
     });
   }
 
-  private async recover(): Promise<void> {
-    for (let attempt = 0; this.state === 'recovering'; attempt++) {
-      // Whatever is in flight fails fast now (the state refuses it); let it finish first.
-      await this.reader.idle();
-      await Promise.allSettled([...this.tasks]);
-      await this.commits.idle();
-      await this.compactor.idle();
-      if (this.state !== 'recovering') return;
-      try {
-        await this.db.close();
-        if (this.state !== 'recovering') return;
-        await this.db.open();
-        await this.load();
-      } catch (err) {
-        await this.db.close().catch(() => {});
-        const delay = Math.min(REOPEN_MAX_MS, REOPEN_FIRST_MS * 2 ** Math.min(attempt, 10));
-        if (attempt % 10 === 0)
-          this.logger.warn(
-            { err: message(err), attempt, retryInMs: delay },
-            'cannot reopen the buffer yet (is the disk still full?); will retry',
-          );
-        await this.sleep(delay);
-        continue;
-      }
-      if (this.state !== 'recovering') return; // closing: close() closes the database
-      this.state = 'open';
-      this.counters.recoveries++;
-      this.logger.warn(
-        { records: this.live.size, bytes: this.bytes, attempts: attempt + 1 },
-        'buffer reopened after a failed write; accepting writes again',
-      );
-      void this.disk.check();
-      const max = this.live.max;
-      if (max !== undefined) this.signal.emit({ records: 0, lastSeq: BigInt(max) });
-      return;
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stop.signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        this.stop.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stop.signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
   /** Moves entries that failed their checksum to the quarantine, raw bytes kept. */
   private async quarantineEntries(corrupt: CorruptEntry[]): Promise<void> {
     if (this.state === 'recovering') this.assertOpen();
-    const receivedMs = this.now();
-    await this.commits.submit({
-      values: [],
-      bytes: 0,
-      deadLetters: [],
-      quarantine: corrupt.map((c) => {
-        const deviceId = c.seq === undefined ? undefined : guessDeviceId(c.value);
-        return {
-          code: 'CORRUPT_OUTBOX_ENTRY',
-          reason:
-            c.seq === undefined
-              ? `outbox key ${c.key} is not one the outbox writes; its stored value is the payload`
-              : `outbox entry ${c.key} is damaged (${frameProblem(c.value)}); it was not forwarded, its raw stored value is the payload` +
-                (deviceId === undefined
-                  ? ''
-                  : `; it appears to be from device ${deviceId} (decoded despite the damage)`),
-          outboxKey: c.key,
-          ...(deviceId === undefined ? {} : { deviceId }),
-          payload: c.value,
-          receivedMs,
-        };
-      }),
-      remove: corrupt.map((c) => ({ key: c.key, seq: c.seq, bytes: bodyLength(c.value) })),
-    });
+    await this.commits.submit(quarantineJob(corrupt, this.now()));
     this.counters.corrupt += corrupt.length;
     this.logger.warn(
       { keys: corrupt.map((c) => c.key) },
@@ -523,26 +433,11 @@ export class Outbox {
         const done = new Promise<void>((resolve) => (release = resolve));
         const frontier = this.reader.frontier();
         this.reader.hold(frontier, done);
-        victims = await this.pickVictims(frontier, over);
+        victims = await pickVictims(this.db, this.live, frontier, over);
         const freed = victims.reduce((n, v) => n + v.bytes, 0);
-        if (freed < over) {
-          // Not enough unsent data: admit the jobs that fit, in order; refuse the others.
-          let room = this.maxBytes - (this.bytes - freed);
-          jobs.forEach((j, i) => {
-            if (refused[i] || j.bytes === 0) return;
-            if (j.bytes <= room) room -= j.bytes;
-            else
-              refused[i] = new BufferError(
-                'BUFFER_FULL',
-                `buffer full: ${this.bytes} of ${this.maxBytes} bytes used, and too little of it unsent to drop`,
-              );
-          });
-          // Then drop only what the admitted jobs need.
-          let need = this.bytes + adding() - this.maxBytes;
-          let keep = 0;
-          while (need > 0 && keep < victims.length) need -= (victims[keep++] as Victim).bytes;
-          victims = victims.slice(0, keep);
-        }
+        // Not enough unsent data: admit the jobs that fit, in order; refuse the others.
+        if (freed < over)
+          victims = admitWhatFits(jobs, refused, victims, freed, this.bytes, this.maxBytes);
       }
       const admitted = jobs.filter((_, i) => refused[i] === undefined);
       if (admitted.length > 0) await this.commit(admitted, victims);
@@ -555,35 +450,7 @@ export class Outbox {
 
   /** Refuses the jobs that add data when the buffer's file system is below its reserve. */
   private diskGuard(jobs: Job[]): Promise<Array<Error | undefined>> {
-    return this.disk.admit(
-      jobs.map((j) => ({
-        adds: j.remove.length === 0,
-        bytes: j.bytes + 4 * j.values.length + j.deadLetters.reduce((m, d) => m + size(d), 0),
-      })),
-    );
-  }
-
-  /**
-   * The oldest unsent live entries (after `frontier`), until they hold `need` record bytes or
-   * none are left. Damaged entries are left for the quarantine.
-   */
-  private async pickVictims(frontier: string, need: number): Promise<Victim[]> {
-    const victims: Victim[] = [];
-    let freed = 0;
-    try {
-      for await (const [key, value] of this.db.iterator({ gt: frontier, lt: OUTBOX_RANGE.lt })) {
-        const seq = parseSeqKey(OUTBOX_PREFIX, key);
-        if (seq === undefined || !this.live.has(seq)) continue;
-        const body = unframe(value);
-        if (body === undefined) continue;
-        victims.push({ seq, key, bytes: body.length });
-        freed += body.length;
-        if (freed >= need) break;
-      }
-    } catch (err) {
-      throw new BufferError('STORE_FAILED', `outbox read failed: ${message(err)}`, { cause: err });
-    }
-    return victims;
+    return this.disk.admit(diskNeeds(jobs));
   }
 
   private async commit(jobs: Job[], victims: Victim[]): Promise<void> {
@@ -637,27 +504,7 @@ export class Outbox {
     this.bytes -= bytes;
     this.counters.dropped += dropped.length;
     this.counters.droppedBytes += bytes;
-    const info = {
-      records: dropped.length,
-      bytes,
-      firstSeq: BigInt((dropped[0] as Victim).seq),
-      lastSeq: BigInt((dropped[dropped.length - 1] as Victim).seq),
-    };
-    this.logger.warn(
-      {
-        dropped: info.records,
-        droppedBytes: bytes,
-        firstSeq: String(info.firstSeq),
-        lastSeq: String(info.lastSeq),
-        droppedTotal: this.counters.dropped,
-      },
-      'outbox full: dropped the oldest unsent records (bufferFullPolicy drop-oldest)',
-    );
-    try {
-      this.opts.onDrop?.(info);
-    } catch (err) {
-      this.logger.warn({ err: message(err) }, 'onDrop listener threw');
-    }
+    reportDropped(dropped, bytes, this.counters.dropped, this.logger, this.opts);
   }
 
   private track(fn: () => Promise<void>): Promise<void> {
@@ -665,20 +512,5 @@ export class Outbox {
     this.tasks.add(p);
     void p.finally(() => this.tasks.delete(p)).catch(() => {});
     return p;
-  }
-}
-
-/** Approximate stored size of a dead letter, for the disk guard. */
-function size(d: DeadLetterInput): number {
-  return 256 + d.reason.length + (d.payload?.length ?? 0) * 1.34;
-}
-
-/** The device of a damaged entry, if its bytes still decode to a plausible record. */
-function guessDeviceId(value: Buffer): string | undefined {
-  try {
-    const id = UsageRecord.decode(value.subarray(4)).deviceId;
-    return typeof id === 'string' && DEVICE_ID_RE.test(id) ? id : undefined;
-  } catch {
-    return undefined;
   }
 }
