@@ -1,8 +1,10 @@
 // The two plans that read a summed rating input (rating-cells.ts: by index; rating-scan.ts: one
 // pass with sampled thresholds) must give the same input: random series — ties, zeros, values
 // up to int8, few rows, many dims keys, several segments — rated both ways give the same peaks
-// and the same invoice, or the same error. And a pass whose thresholds were too high reads the
-// short devices again by index rather than return a cut series.
+// and the same invoice, or the same error, under a plan with a version mid-month (every device
+// has two segments) and under a steady plan (a device that stays is joined by device alone).
+// And a pass whose thresholds were too high reads the short devices again by index rather than
+// return a cut series, as it reads a few devices that do not cover the month.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { openStore } from '../rater/storage/open.ts';
@@ -21,10 +23,13 @@ const JUNE = billingPeriod('2024-06', 'UTC');
 const NOW = JUNE.startMs + 3_600_000;
 const BUCKETS = (JUNE.endMs - JUNE.startMs) / 300_000;
 
-/** Device and account peaks of every direction, one filtered; version 2 cuts every segment. */
-const plan = (version: 1 | 2) =>
+/**
+ * Device and account peaks of every direction, one filtered; version 2 cuts every segment. The
+ * `steady` plan has version 1 only.
+ */
+const plan = (version: 1 | 2, id: 'peaks' | 'steady' = 'peaks') =>
   validatePlan({
-    plan: 'peaks',
+    plan: id,
     currency: 'EUR',
     effective_from: version === 1 ? '2024-01-01' : '2024-06-12',
     charges: [
@@ -125,6 +130,7 @@ for (const target of dbTargets) {
       catalog = new SqlCatalogStore(store.sql, { readers: 2 });
       await catalog.putPlan(plan(1), NOW);
       await catalog.putPlan(plan(2), NOW);
+      await catalog.putPlan(plan(1, 'steady'), NOW);
     }, 60_000);
     afterAll(async () => {
       await store?.close();
@@ -132,14 +138,17 @@ for (const target of dbTargets) {
     });
 
     /** A fresh account with these devices' rows (rows of one cell and bucket summed). */
-    const seed = async (devices: Array<DeviceRows>): Promise<string> => {
+    const seed = async (
+      devices: Array<DeviceRows>,
+      planId: 'peaks' | 'steady' = 'peaks',
+    ): Promise<string> => {
       const account = `acct-${++accounts}`;
       await catalog.putAccount(
         {
           id: account,
           currency: 'EUR',
           timeZone: 'UTC',
-          planId: 'peaks',
+          planId,
           planFromMs: JUNE.startMs,
         },
         NOW,
@@ -209,21 +218,57 @@ for (const target of dbTargets) {
       return account;
     };
 
-    it('random series: the same peaks and invoice by index and by scan', async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(device, { minLength: 1, maxLength: 4 }), async (devices) => {
-          const account = await seed(devices);
-          const byIndex = await outcome(() =>
-            catalog.loadRatingInput(account, JUNE, undefined, { plan: 'index' }),
-          );
-          const byScan = await outcome(() =>
-            catalog.loadRatingInput(account, JUNE, undefined, { plan: 'scan' }),
-          );
-          expect(byScan).toBe(byIndex);
-        }),
-        { numRuns: target.driver === 'pg' ? 25 : 12, seed: 20261121 },
+    for (const planId of ['peaks', 'steady'] as const)
+      it(`random series: the same peaks and invoice by index and by scan (${planId})`, async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(device, { minLength: 1, maxLength: 4 }), async (devices) => {
+            const account = await seed(devices, planId);
+            const byIndex = await outcome(() =>
+              catalog.loadRatingInput(account, JUNE, undefined, { plan: 'index' }),
+            );
+            const byScan = await outcome(() =>
+              catalog.loadRatingInput(account, JUNE, undefined, { plan: 'scan' }),
+            );
+            expect(byScan).toBe(byIndex);
+          }),
+          { numRuns: target.driver === 'pg' ? 20 : 10, seed: 20261121 },
+        );
+      }, 600_000);
+
+    it('a few devices not covering the month are left to the index, the rest joined by device', async () => {
+      const stays = { rows: [], dense: 600, moves: false };
+      const account = await seed(
+        [...Array.from({ length: 12 }, () => stays), { rows: [], dense: 600, moves: true }],
+        'steady',
       );
-    }, 600_000);
+      const input = await catalog.loadRatingInput(account, JUNE, undefined, { rows: true });
+      const spans = spanParams(input.devices);
+      const bounds = [JUNE.startMs, JUNE.endMs].map((ms) => new Date(ms).toISOString());
+      const wanted: Wanted = { dirs: ['in', 'out'], lowest: 95 };
+      const readers = [<T>(fn: (tx: typeof store.sql) => Promise<T>) => fn(store.sql)];
+      const scanned = await scanCells(store.sql, readers, spans, bounds, wanted);
+      // The device that moved has three segments: left out, for the index; the others scanned.
+      expect([...scanned.short]).toEqual([`${account}-d12`]);
+      const byKey = (c: { device_id: string; seg: number; dims_key: string }) =>
+        `${c.device_id}/${c.seg}/${c.dims_key}`;
+      const reference = (await indexCells(store.sql, spans, bounds, wanted))
+        .filter((c) => c.device_id !== `${account}-d12`)
+        .sort((a, b) => byKey(a).localeCompare(byKey(b)));
+      const cells = scanned.rows.sort((a, b) => byKey(a).localeCompare(byKey(b)));
+      expect(cells.map(byKey)).toEqual(reference.map(byKey));
+      for (const [i, c] of cells.entries()) {
+        const r = reference[i];
+        // The pass keeps at least the values the rank needs; the index plan exactly those.
+        expect({ ...c, top: {} }).toEqual({ ...r, top: {} });
+        for (const d of wanted.dirs) expect(c.top[d]).toEqual(r?.top[d]);
+      }
+      // And the whole input, rated: the same as by index.
+      expect(
+        await outcome(() => catalog.loadRatingInput(account, JUNE, undefined, { plan: 'scan' })),
+      ).toBe(
+        await outcome(() => catalog.loadRatingInput(account, JUNE, undefined, { plan: 'index' })),
+      );
+    }, 120_000);
 
     it('cells the thresholds cut short are reported, never returned cut', async () => {
       const account = await seed([

@@ -6,6 +6,7 @@ import {
   MAX_SPLIT_BUCKETS,
   apportion,
   bucketOf,
+  splitBytes,
   splitInterval,
   type BucketShare,
 } from '../rater/storage/rollup.ts';
@@ -167,6 +168,28 @@ describe('splitInterval: properties', () => {
         expect(s.at(-1)?.bucketMs).toBe(bucketOf(r.endMs - 1));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('splitBytes gives the same shares in numbers, and declines only where 2^53 could be passed', () => {
+    // Byte counts from small to beyond what any product with a duration keeps exact.
+    const small = fc.oneof(
+      fc.integer({ min: 0, max: 1000 }),
+      fc.integer({ min: 0, max: 2 ** 32 }),
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    );
+    fc.assert(
+      fc.property(record, small, small, (r, up, down) => {
+        const start = r.startMs ?? r.endMs;
+        const fast = splitBytes(start, r.endMs, up, down);
+        const total = r.endMs - start;
+        const safe = Math.max(up, down) * Math.max(total, 0) <= Number.MAX_SAFE_INTEGER;
+        expect(fast === undefined).toBe(!safe);
+        if (fast === undefined) return;
+        const exact = splitInterval({ ...r, up: BigInt(up), down: BigInt(down) });
+        expect(fast).toEqual(exact.map((x) => ({ ...x, up: Number(x.up), down: Number(x.down) })));
+      }),
+      { numRuns: 3000 },
     );
   });
 

@@ -1,5 +1,6 @@
-// The audit log (migration 005): catalog-store.ts and invoice-store.ts append a row inside the
-// transaction of each change, so a change and its audit row commit or roll back together.
+// The audit log (migration 005): the catalog's writes (catalog-plans.ts, catalog-accounts.ts,
+// catalog-devices.ts, each in a catalog-tx.ts writeTx) and invoice-store.ts append a row inside
+// the transaction of each change, so a change and its audit row commit or roll back together.
 // Reading pages forward by id (oldest first), so a page never shifts under new rows.
 import { StorageError, toStorageError } from './errors.ts';
 import type { SqlClient } from './sql.ts';

@@ -2,7 +2,7 @@
 // rollup sums. No I/O, so the SQL side (ingest.ts) stays a handful of array statements.
 import { Decimal } from 'decimal.js';
 import type { StoredRecordInput } from './store.ts';
-import { bucketOf, splitInterval } from './rollup.ts';
+import { bucketOf, splitBytes, splitInterval } from './rollup.ts';
 
 // Meter values are JS doubles; their exact decimal sums can need a few hundred digits (1e300 +
 // 1e-300), far beyond decimal.js's default 20 significant digits, which would round silently.
@@ -122,16 +122,17 @@ export function aggregateRollups(records: readonly StoredRecordInput[]): RollupR
   for (const r of records) {
     const dk = dimsKey(r.dims);
     const end = bucketOf(r.endMs - 1);
-    // Most records fit one bucket: no split, no bigint.
+    // Most records fit one bucket: no split. The rest split in numbers where that is exact.
     const shares =
       r.startMs === undefined || r.startMs === null || bucketOf(r.startMs) === end
         ? undefined
-        : splitInterval({
+        : (splitBytes(r.startMs, r.endMs, r.up, r.down) ??
+          splitInterval({
             startMs: r.startMs,
             endMs: r.endMs,
             up: BigInt(r.up),
             down: BigInt(r.down),
-          });
+          }));
     let last: RollupRow | undefined;
     if (shares === undefined) {
       last = row(r, dk, end);

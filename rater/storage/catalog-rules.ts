@@ -1,6 +1,7 @@
 // The catalog's rules as pure functions over rows already read: which history entry is in force,
 // whether a change would reach into a closed billing period, whether a plan can bill an account
-// from a given time. catalog-store.ts reads and writes; this decides. No I/O.
+// from a given time. catalog-plans.ts, catalog-accounts.ts and catalog-devices.ts read and
+// write (their SQL in catalog-sql.ts); this decides. No I/O.
 import { inForce } from '../rating/segments.ts';
 import { effectiveInstant, periodAt } from '../rating/period.ts';
 import type { Plan, PlanVersion } from '../rating/plan.ts';

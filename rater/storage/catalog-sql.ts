@@ -14,7 +14,8 @@ import type {
 import { byCodeUnits, byTime, iso, roundsPerRecord, type HistoryEntry } from './catalog-rules.ts';
 import { parseMetersText } from './meters-text.ts';
 import { int, msOf, sampleOf } from './rating-cells.ts';
-import { loadSummaries, type Reader, type SummaryPlan } from './rating-summary.ts';
+import type { Reader } from './rating-cells.ts';
+import { loadSummaries, type SummaryPlan } from './rating-summary.ts';
 import type { SqlClient } from './sql.ts';
 
 export interface AccountRow {

@@ -53,6 +53,9 @@ export function intArray(text: string | null, what: string): number[] {
     .map((v) => int(v, what));
 }
 
+/** Runs a callback in a transaction on the snapshot of the rating read (one connection each). */
+export type Reader = <T>(fn: (tx: SqlClient) => Promise<T>) => Promise<T>;
+
 /** Segment rows as unnest() parameters: device ids, segment index, from, to. */
 export interface SpanParams {
   ids: string[];
@@ -72,6 +75,19 @@ export function spanParams(devices: Iterable<DeviceInput>, plan?: string): SpanP
       p.tos.push(iso(s.toMs));
     });
   return p;
+}
+
+/** The spans whose index passes `keep`. */
+export function spansOf(spans: SpanParams, keep: (i: number) => boolean): SpanParams {
+  const out: SpanParams = { ids: [], segs: [], froms: [], tos: [] };
+  spans.ids.forEach((id, i) => {
+    if (!keep(i)) return;
+    out.ids.push(id);
+    out.segs.push(spans.segs[i] ?? 0);
+    out.froms.push(spans.froms[i] ?? '');
+    out.tos.push(spans.tos[i] ?? '');
+  });
+  return out;
 }
 
 /** Directions as columns: in = down (to the device), out = up, sum = both per interval. */

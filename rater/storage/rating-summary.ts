@@ -21,6 +21,7 @@ import {
   topsSql,
   type CellRow,
   type Direction,
+  type Reader,
   type SpanParams,
   type TopColumns,
   type Wanted,
@@ -32,9 +33,6 @@ const SPANS = `unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[
                  AS s (device_id, seg, from_ts, to_ts)
                JOIN usage_5m u ON u.device_id = s.device_id
                  AND u.bucket >= s.from_ts AND u.bucket < s.to_ts`;
-
-/** Runs a callback in a transaction on the snapshot of the rating read (one connection each). */
-export type Reader = <T>(fn: (tx: SqlClient) => Promise<T>) => Promise<T>;
 
 const directionsOf = (c: PeakCharge): Direction[] =>
   c.direction === 'max' ? ['in', 'out'] : [c.direction];

@@ -70,6 +70,79 @@ export function splitInterval(r: IntervalUsage): BucketShare[] {
   }));
 }
 
+export interface NumberShare {
+  bucketMs: number;
+  up: number;
+  down: number;
+  last: boolean;
+}
+
+/**
+ * splitInterval for byte counts given as numbers, in numbers: the same shares, without a bigint
+ * per bucket and per product (bigints took ~4 % of the rater's CPU per record, profiled).
+ * Undefined when a product `bytes × duration` could pass 2^53, where only bigints are exact; the
+ * caller then uses splitInterval.
+ */
+export function splitBytes(
+  startMs: number,
+  endMs: number,
+  up: number,
+  down: number,
+): NumberShare[] | undefined {
+  const total = endMs - startMs;
+  if (up * total > Number.MAX_SAFE_INTEGER || down * total > Number.MAX_SAFE_INTEGER)
+    return undefined;
+  const lastBucket = bucketOf(endMs - 1);
+  if (total <= 0) return [{ bucketMs: lastBucket, up, down, last: true }];
+  const firstBucket = bucketOf(startMs);
+  const n = (lastBucket - firstBucket) / BUCKET_MS + 1;
+  if (n === 1 || n > MAX_SPLIT_BUCKETS) return [{ bucketMs: lastBucket, up, down, last: true }];
+  const durations = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const b = firstBucket + i * BUCKET_MS;
+    durations[i] = Math.min(endMs, b + BUCKET_MS) - Math.max(startMs, b);
+  }
+  const ups = apportionSafe(up, durations, total);
+  const downs = apportionSafe(down, durations, total);
+  const out = new Array<NumberShare>(n);
+  for (let i = 0; i < n; i++)
+    out[i] = {
+      bucketMs: firstBucket + i * BUCKET_MS,
+      up: ups[i] as number,
+      down: downs[i] as number,
+      last: i === n - 1,
+    };
+  return out;
+}
+
+/**
+ * apportion in numbers, for `amount × total` ≤ 2^53: every product is then an exact integer,
+ * its remainder by `%` exact, and (product − remainder) / total an exact integer quotient.
+ */
+function apportionSafe(amount: number, weights: number[], total: number): number[] {
+  const n = weights.length;
+  const parts = new Array<number>(n);
+  const rems = new Array<number>(n);
+  let leftover = amount;
+  for (let i = 0; i < n; i++) {
+    const product = amount * (weights[i] as number);
+    const rem = product % total;
+    parts[i] = (product - rem) / total;
+    rems[i] = rem;
+    leftover -= parts[i] as number;
+  }
+  if (leftover === 0) return parts;
+  const order = rems
+    .map((rem, i) => ({ i, rem }))
+    .sort((a, b) => (a.rem === b.rem ? a.i - b.i : b.rem - a.rem));
+  for (const { i } of order) {
+    if (leftover === 0) break;
+    parts[i] = (parts[i] as number) + 1;
+    leftover -= 1;
+  }
+  return parts;
+}
+
 /**
  * Splits `amount` into parts proportional to `weights` (which sum to `total` > 0): floors first,
  * then the leftover units one each to the largest remainders, earlier index first on ties.
