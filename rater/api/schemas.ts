@@ -10,7 +10,8 @@ import {
   isEffectiveTime,
   isValidTimeZone,
 } from '../rating/period.ts';
-import { PLAN_ID_RE, isCurrency } from '../rating/plan.ts';
+import { isCurrency } from '../rating/currency.ts';
+import { PLAN_ID_RE } from '../rating/plan.ts';
 import type { DeviceCharges, Invoice } from '../rating/types.ts';
 
 // ---- Identifiers and values ----

@@ -6,7 +6,7 @@
 // Comparing per (charge, device) rather than per line keeps tier splits and re-numbering out
 // of it; a zero difference gives no line, so re-reading never bills anything twice.
 import { Dec, ZERO, allocate, money, sum } from './money.ts';
-import { currencyDecimals } from './plan.ts';
+import { currencyDecimals } from './currency.ts';
 import type { Invoice, InvoiceLine } from './types.ts';
 
 const keyOf = (l: InvoiceLine) => `${l.charge}\u0000${l.device ?? ''}`;

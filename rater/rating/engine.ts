@@ -12,12 +12,14 @@
 // 4. Fixed fees, then minimums and caps (device first, then account).
 // 5. Every line rounded to the currency's minor unit; total = sum of rounded lines.
 //
-// Three files, one per stage: aggregate.ts groups the devices by plan version and sums their
-// samples once; lines.ts prices each group into draft lines (exact amounts); this file rounds
-// them into the invoice, allocates account-level lines to devices and summarises each device.
+// One file per stage: aggregate.ts groups the devices by plan version and sums their samples
+// once; lines.ts (with lines-*.ts, one per charge kind) prices each group into draft lines
+// (exact amounts); this file rounds them into the invoice, allocates account-level lines to
+// devices and summarises each device.
 import { Dec, ZERO, allocate, money, plain, roundTo, sum } from './money.ts';
 import { LocalClock, assignedDays } from './period.ts';
-import { currencyDecimals, unitFactor, type Plan } from './plan.ts';
+import { currencyDecimals } from './currency.ts';
+import { unitFactor, type Plan } from './plan.ts';
 import type {
   DeviceCharges,
   DeviceSummary,
@@ -27,7 +29,8 @@ import type {
   Sample,
 } from './types.ts';
 import { buildGroups, cmp, union, type Group, type Member, type Span } from './aggregate.ts';
-import { GroupContext, chargeUnit, iso, rateGroups, unitLabel, type DraftLine } from './lines.ts';
+import { GroupContext, iso, rateGroups, type DraftLine } from './lines.ts';
+import { chargeUnit, unitLabel } from './lines-usage.ts';
 
 export { RatingError } from './aggregate.ts';
 

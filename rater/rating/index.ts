@@ -16,9 +16,9 @@ export {
   validatePlan,
   planSchema,
   PlanValidationError,
-  currencyDecimals,
   type Plan,
   type PlanVersion,
   type PlanProblem,
 } from './plan.ts';
+export { currencyDecimals } from './currency.ts';
 export type * from './types.ts';

@@ -1,6 +1,6 @@
 // Field-level schemas of price plans: exact decimals, quantities with units, rounding, tiers and
 // pricing models, usage filters and time windows. plan.ts assembles them into charges and the
-// plan and adds the checks that span fields; kept apart so each piece reads on its own.
+// plan, plan-checks.ts checks what spans fields; kept apart so each piece reads on its own.
 //
 // Conventions (docs/rating.md explains each with worked examples):
 // - prices, amounts and quantities are decimal strings ("0.015") or plain numbers; a number is

@@ -1,14 +1,15 @@
 // Price plans: the zod schema that is the single source for validating plan documents (YAML or
 // JSON), their defaults, and the JSON Schema in the OpenAPI description. Pure: no I/O.
 //
-// This file holds the charges and the plan, the checks across fields, currencies and parsing;
-// the field-level schemas they are built from are in plan-fields.ts (re-exported here, so
-// callers keep importing from plan.ts). Effective dates are a calendar date (midnight in the
+// This file holds the charges, the plan and parsing; the field-level schemas they are built
+// from are in plan-fields.ts (re-exported here, so callers keep importing from plan.ts), the
+// checks across fields in plan-checks.ts, currency codes in currency.ts. Effective dates are a calendar date (midnight in the
 // account's time zone) or an RFC 3339 instant; docs/rating.md has worked examples.
-import { Decimal } from 'decimal.js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isCurrency } from './currency.ts';
 import { EFFECTIVE_TIME_RULE, isEffectiveTime } from './period.ts';
+import { checkPlan } from './plan-checks.ts';
 import {
   BYTE_UNITS,
   RATE_UNITS,
@@ -19,11 +20,9 @@ import {
   pricingSchema,
   quantity,
   rounding,
-  unitFactor,
   window,
-  type Quantity,
 } from './plan-fields.ts';
-import { billAlertSchema, checkQuota, quotaSchema, type QuotaDoc } from './quota-plan.ts';
+import { billAlertSchema, quotaSchema } from './quota-plan.ts';
 
 export {
   BYTE_UNITS,
@@ -169,50 +168,7 @@ export const planSchema = z
   .strict()
   // Cross-field checks run even when some fields failed (`when`), so one answer lists every
   // problem; they skip the parts that did not parse (their issues are already listed).
-  .superRefine(
-    (p, ctx) => {
-      if (typeof p !== 'object' || p === null) return;
-      const failed = new Set(ctx.issues.map((i) => (i.path ?? []).slice(0, 2).join('.')));
-      if (Array.isArray(p.quotas)) checkPlanQuotas(p.quotas, failed, ctx);
-      if (!Array.isArray(p.charges) || failed.has('charges')) return;
-      const windowsOk = typeof p.windows === 'object' && !failed.has('windows');
-      const units = p.units === 'binary' ? 'binary' : 'decimal';
-      const seen = new Set<string>();
-      p.charges.forEach((c, i) => {
-        const id: unknown = (c as { id?: unknown } | null)?.id;
-        if (typeof id === 'string') {
-          if (seen.has(id))
-            ctx.addIssue({
-              code: 'custom',
-              path: ['charges', i, 'id'],
-              message: `duplicate charge id ${id}`,
-            });
-          seen.add(id);
-        }
-        if (failed.has(`charges.${i}`)) return;
-        if (c.type === 'fixed') return;
-        for (const key of ['window', 'outside_window'] as const) {
-          const w = c.filter?.[key];
-          if (windowsOk && w !== undefined && !Object.hasOwn(p.windows, w))
-            ctx.addIssue({
-              code: 'custom',
-              path: ['charges', i, 'filter', key],
-              message: `unknown window ${w}; define it under windows`,
-            });
-        }
-        if (c.type === 'usage' && c.included?.pooled && c.scope !== 'account')
-          ctx.addIssue({
-            code: 'custom',
-            path: ['charges', i, 'included', 'pooled'],
-            message: 'a pooled allowance is shared by the account: set scope: account',
-          });
-        if (c.type === 'usage') checkUsageUnits(c, i, ctx);
-        else checkPeakUnits(c, i, ctx);
-        checkTierOrder(c, i, units, ctx);
-      });
-    },
-    { when: () => true },
-  );
+  .superRefine(checkPlan, { when: () => true });
 
 export type Plan = z.output<typeof planSchema>;
 export type Charge = Plan['charges'][number];
@@ -222,147 +178,6 @@ export interface PlanVersion {
   id: string;
   version: number;
   plan: Plan;
-}
-
-function checkPlanQuotas(quotas: QuotaDoc[], failed: Set<string>, ctx: z.RefinementCtx): void {
-  const seen = new Set<string>();
-  quotas.forEach((q, i) => {
-    const id: unknown = (q as { id?: unknown } | null)?.id;
-    if (typeof id === 'string') {
-      if (seen.has(id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['quotas', i, 'id'],
-          message: `duplicate quota id ${id}`,
-        });
-      seen.add(id);
-    }
-    if (!failed.has(`quotas.${i}`)) checkQuota(q, ['quotas', i], ctx);
-  });
-}
-
-function quantitiesOf(
-  c: UsageCharge | PeakCharge,
-): Array<{ path: (string | number)[]; q: Quantity }> {
-  const out: Array<{ path: (string | number)[]; q: Quantity }> = [];
-  const pr = c.pricing;
-  if (pr.model === 'graduated' || pr.model === 'volume')
-    pr.tiers.forEach(
-      (t, j) => t.up_to && out.push({ path: ['pricing', 'tiers', j, 'up_to'], q: t.up_to }),
-    );
-  if (pr.model === 'package') out.push({ path: ['pricing', 'size'], q: pr.size });
-  if (c.type === 'usage') {
-    if (c.included) out.push({ path: ['included', 'quantity'], q: c.included.quantity });
-    if (c.rounding?.per_record)
-      out.push({
-        path: ['rounding', 'per_record', 'increment'],
-        q: c.rounding.per_record.increment,
-      });
-    if (c.rounding?.per_period)
-      out.push({
-        path: ['rounding', 'per_period', 'increment'],
-        q: c.rounding.per_period.increment,
-      });
-  } else if (c.committed) out.push({ path: ['committed'], q: c.committed });
-  return out;
-}
-
-function checkUsageUnits(c: UsageCharge, i: number, ctx: z.RefinementCtx): void {
-  const bytes = !c.meter.startsWith('meters.');
-  if (!bytes && c.unit !== undefined)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['charges', i, 'unit'],
-      message: `${c.meter} is a count; it takes no byte unit`,
-    });
-  for (const { path, q } of quantitiesOf(c)) {
-    if (q.unit === undefined) continue;
-    if (!bytes || !(BYTE_UNITS as readonly string[]).includes(q.unit))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['charges', i, ...path],
-        message: bytes
-          ? `${q.unit} is not a byte unit`
-          : `${c.meter} is a count; write a plain number`,
-      });
-  }
-  if (c.pricing.model === 'package' && new Decimal(c.pricing.size.value).isZero())
-    ctx.addIssue({
-      code: 'custom',
-      path: ['charges', i, 'pricing', 'size'],
-      message: 'package size must be above 0',
-    });
-  for (const key of ['per_record', 'per_period'] as const) {
-    const r = c.rounding?.[key];
-    if (r && new Decimal(r.increment.value).isZero())
-      ctx.addIssue({
-        code: 'custom',
-        path: ['charges', i, 'rounding', key, 'increment'],
-        message: 'a rounding increment must be above 0',
-      });
-  }
-}
-
-function checkPeakUnits(c: PeakCharge, i: number, ctx: z.RefinementCtx): void {
-  for (const { path, q } of quantitiesOf(c))
-    if (q.unit !== undefined && !(RATE_UNITS as readonly string[]).includes(q.unit))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['charges', i, ...path],
-        message: `${q.unit} is not a rate unit (bps, kbps, Mbps, Gbps)`,
-      });
-  if (c.pricing.model === 'package' && new Decimal(c.pricing.size.value).isZero())
-    ctx.addIssue({
-      code: 'custom',
-      path: ['charges', i, 'pricing', 'size'],
-      message: 'package size must be above 0',
-    });
-}
-
-/** Tier bounds must rise, compared in base units with the plan's own units. */
-function checkTierOrder(
-  c: UsageCharge | PeakCharge,
-  i: number,
-  units: 'decimal' | 'binary',
-  ctx: z.RefinementCtx,
-): void {
-  const pr = c.pricing;
-  if (pr.model !== 'graduated' && pr.model !== 'volume') return;
-  const chargeUnit = c.type === 'usage' ? (c.unit ?? 'B') : c.unit;
-  let prev: Decimal | undefined;
-  pr.tiers.forEach((t, j) => {
-    if (!t.up_to) return;
-    const v = new Decimal(t.up_to.value).times(unitFactor(t.up_to.unit ?? chargeUnit, units));
-    if (prev && !v.greaterThan(prev))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['charges', i, 'pricing', 'tiers', j, 'up_to'],
-        message: 'tier bounds must increase',
-      });
-    prev = v;
-  });
-}
-
-const CURRENCIES = new Set<string>(Intl.supportedValuesOf('currency'));
-
-/** An ISO 4217 code this runtime knows (EUR, USD, JPY, …). */
-export function isCurrency(code: string): boolean {
-  return CURRENCIES.has(code);
-}
-
-// ISO 4217 minor units where they are not 2. (Intl's digits follow CLDR, which differs for
-// some currencies, e.g. HUF and IDR; invoices follow the ISO standard.)
-// prettier-ignore
-const MINOR_UNITS: Record<string, number> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0,
-  UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
-  CLF: 4, UYW: 4,
-};
-
-/** Digits after the decimal point in the currency's ISO 4217 minor unit (EUR 2, JPY 0, KWD 3). */
-export function currencyDecimals(currency: string): number {
-  return Object.hasOwn(MINOR_UNITS, currency) ? (MINOR_UNITS[currency] ?? 2) : 2;
 }
 
 export interface PlanProblem {
