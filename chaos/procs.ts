@@ -8,6 +8,16 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * What the container image and the systemd unit put in every program's environment
+ * (docs/operations.md#memory; test/deploy.manifests.test.ts holds them to it): two malloc
+ * arenas, and young-generation semi-spaces of up to 64 MB instead of V8's 16.
+ */
+export const DEPLOYED_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  NODE_OPTIONS: '--max-semi-space-size=64',
+};
+
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 const alive = new Set<ChildProcess>();
@@ -133,9 +143,9 @@ export class EdgemeterProcess {
     const args = [...nodeArgs, join(REPO, 'bin/edgemeter.js'), this.command];
     const child = spawn(process.execPath, args, {
       cwd: REPO,
-      // MALLOC_ARENA_MAX as the deployment files set it (docs/operations.md#memory), so the
-      // benchmarks measure the memory a deployed collector has.
-      env: { MALLOC_ARENA_MAX: '2', ...base, EDGEMETER_LOG_LEVEL: 'warn', ...this.env },
+      // The environment the deployment files set (docs/operations.md#memory), so the
+      // benchmarks measure what a deployed program does.
+      env: { ...DEPLOYED_ENV, ...base, EDGEMETER_LOG_LEVEL: 'warn', ...this.env },
       stdio: ['ignore', log, log],
     });
     closeSync(log);

@@ -4,10 +4,10 @@
 // the Dockerfile by what it names: every file it copies exists and its command runs. Every
 // EDGEMETER_* variable the files set must be an option of the program it configures.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { cp, mkdir, symlink } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cp, mkdir, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -16,6 +16,7 @@ import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { DEPLOYED_ENV } from '../chaos/procs.ts';
 import { collectorOptions } from '../collector/config.ts';
 import { envName, loadConfig, type OptionsShape } from '../common/config.ts';
 import { raterOptions } from '../rater/config.ts';
@@ -209,12 +210,179 @@ describe('deploy/container/compose.yaml', () => {
 // ---------------------------------------------------------------------------------------------
 // Dockerfile
 
+/** The instructions of a Dockerfile: comments dropped, continued lines (`\`) joined. */
+function dockerInstructions(text: string): string[] {
+  const out: string[] = [];
+  let pending = '';
+  for (const raw of text.split('\n')) {
+    const l = raw.trim();
+    if (!l || l.startsWith('#')) continue;
+    pending = pending ? `${pending} ${l}` : l;
+    if (pending.endsWith('\\')) pending = pending.slice(0, -1).trim();
+    else {
+      out.push(pending);
+      pending = '';
+    }
+  }
+  if (pending) out.push(pending);
+  return out;
+}
+
+type Stage = { name: string; from: string; instructions: string[] };
+/** A stage once built: the directory standing for its root, its WORKDIR and its ENV. */
+type Built = { root: string; workdir: string; env: Record<string, string> };
+
+function dockerStages(instructions: string[]): Stage[] {
+  const stages: Stage[] = [];
+  for (const l of instructions) {
+    const m = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?$/i.exec(l);
+    if (m)
+      stages.push({ from: m[1] as string, name: m[2] ?? String(stages.length), instructions: [] });
+    else stages.at(-1)?.instructions.push(l);
+  }
+  return stages;
+}
+
+/** The NAME=value pairs of an ENV instruction (values without spaces, as ours are). */
+function envAssignments(l: string): Record<string, string> {
+  return Object.fromEntries([...l.matchAll(/(\w+)=(\S*)/g)].map((m) => [m[1], m[2]]));
+}
+
+/** COPY's flags (`--from=deps`) and its words: sources, then the destination last. */
+function copyArgs(l: string): { from?: string; srcs: string[]; dest: string } {
+  const words = l.split(/\s+/).slice(1);
+  const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+  const paths = words.filter((w) => !w.startsWith('--'));
+  return { ...(from ? { from } : {}), srcs: paths.slice(0, -1), dest: paths.at(-1) as string };
+}
+
+/** Whether Dockerfile.dockerignore (`*`, then `!path` exceptions) sends `src` to the builder. */
+function letThrough(src: string): boolean {
+  const ignore = readFileSync(join(REPO, 'deploy/container/Dockerfile.dockerignore'), 'utf8');
+  const allowed = ignore
+    .split('\n')
+    .filter((l) => l.startsWith('!'))
+    .map((l) => l.slice(1).replace(/\/$/, ''));
+  return allowed.some((a) => src === a || src.startsWith(`${a}/`));
+}
+
+/**
+ * Builds the image without a container engine: each stage is a directory standing for its file
+ * system, filled by its instructions in order. COPY copies from the checkout (the build context)
+ * or from an earlier stage's directory, as Docker does (a folder's contents, a file into a
+ * folder named with a trailing `/`). RUN runs what can run here and says so for anything else:
+ * - `npm ci` installs the lockfile's packages: each top-level package of the checkout's
+ *   node_modules that package-lock.json lists, less those it marks `dev` under `--omit=dev`,
+ *   linked rather than copied; then, as npm does unless `--ignore-scripts`, the `prepare` script;
+ * - `npm uninstall <names>` removes those packages (not the ones only they depended on);
+ * - `npm run <script>` runs the stage's package.json script; `npm cache clean` does nothing;
+ * - `mkdir` makes the folder in the stage; `chown` does nothing (owners are not modelled);
+ * - `apt-get` and the removal of its lists do nothing: the build tools are this machine's;
+ * - `test -f <file>` expects the file in the stage.
+ * The node:20-slim base (node itself) is this process's node.
+ */
+async function buildImage(root: string, stages: Stage[]): Promise<Map<string, Built>> {
+  const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  const built = new Map<string, Built>();
+  for (const stage of stages) {
+    const tree = join(root, `stage-${built.size}-${stage.name}`);
+    const base = built.get(stage.from);
+    if (base) await cp(base.root, tree, { recursive: true, verbatimSymlinks: true });
+    else await mkdir(tree);
+    let workdir = base?.workdir ?? '/';
+    const env: Record<string, string> = { ...base?.env };
+    const inStage = (p: string) => join(tree, p.startsWith('/') ? p : join(workdir, p));
+    const sh = (command: string) =>
+      run('sh', ['-c', command], { cwd: inStage('.'), env: { ...process.env, ...env } });
+    for (const l of stage.instructions) {
+      const [keyword, ...rest] = l.split(/\s+/);
+      const args = rest.join(' ');
+      if (keyword === 'WORKDIR') {
+        workdir = args.startsWith('/') ? args : join(workdir, args);
+        await mkdir(inStage('.'), { recursive: true });
+      } else if (keyword === 'ENV') {
+        Object.assign(env, envAssignments(args));
+      } else if (keyword === 'COPY') {
+        const { from, srcs, dest } = copyArgs(l);
+        const source = from === undefined ? undefined : built.get(from);
+        if (from !== undefined && !source) throw new Error(`${l}: no stage ${from} before it`);
+        for (const src of srcs) {
+          if (!source)
+            expect(letThrough(src), `${src} is not let through by Dockerfile.dockerignore`).toBe(
+              true,
+            );
+          const path = source ? join(source.root, src) : join(REPO, src);
+          const into = dest.endsWith('/') || srcs.length > 1;
+          const target =
+            statSync(path).isDirectory() || !into
+              ? inStage(dest)
+              : join(inStage(dest), basename(src));
+          await mkdir(dirname(target), { recursive: true });
+          await cp(path, target, { recursive: true, verbatimSymlinks: true });
+        }
+      } else if (keyword === 'RUN') {
+        for (const command of args.split('&&').map((c) => c.trim())) {
+          const words = command.split(/\s+/);
+          if (command.startsWith('npm ci')) {
+            const omitDev = words.includes('--omit=dev');
+            for (const [key, p] of Object.entries(lock.packages)) {
+              const name = /^node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(key)?.[1];
+              if (!name || (omitDev && p.dev) || !existsSync(join(REPO, 'node_modules', name)))
+                continue;
+              const link = inStage(join('node_modules', name));
+              await mkdir(dirname(link), { recursive: true });
+              await symlink(join(REPO, 'node_modules', name), link);
+            }
+            const pkg = JSON.parse(readFileSync(inStage('package.json'), 'utf8')) as {
+              scripts?: Record<string, string>;
+            };
+            const prepare = pkg.scripts?.prepare;
+            if (prepare && !words.includes('--ignore-scripts')) await sh(prepare);
+          } else if (command.startsWith('npm uninstall')) {
+            const names = words.slice(2).filter((w) => !w.startsWith('-'));
+            expect(names.length, command).toBeGreaterThan(0);
+            for (const name of names) {
+              expect(existsSync(inStage(join('node_modules', name))), `${command}: ${name}`).toBe(
+                true,
+              );
+              await rm(inStage(join('node_modules', name)));
+            }
+          } else if (command.startsWith('npm run ')) {
+            const pkg = JSON.parse(readFileSync(inStage('package.json'), 'utf8')) as {
+              scripts: Record<string, string>;
+            };
+            const script = pkg.scripts[words[2] as string];
+            expect(script, command).toBeDefined();
+            await sh(script as string);
+          } else if (
+            command.startsWith('npm cache clean') ||
+            command.startsWith('chown ') ||
+            command.startsWith('apt-get ') ||
+            command === 'rm -rf /var/lib/apt/lists/*'
+          ) {
+            // nothing to model (apt-get: the build tools are this machine's, which .ci/run
+            // checks by requiring the addon that `npm ci` built)
+          } else if (command.startsWith('test -f ')) {
+            expect(existsSync(inStage(words[2] as string)), command).toBe(true);
+          } else if (command.startsWith('mkdir ')) {
+            for (const d of words.slice(1).filter((w) => !w.startsWith('-')))
+              await mkdir(inStage(d), { recursive: true });
+          } else throw new Error(`the test cannot simulate RUN ${command}: teach buildImage`);
+        }
+      }
+      // FROM opens a stage (above); USER, VOLUME, EXPOSE, ENTRYPOINT, CMD are metadata.
+    }
+    built.set(stage.name, { root: tree, workdir, env });
+  }
+  return built;
+}
+
 describe('deploy/container/Dockerfile', () => {
   const text = readFileSync(join(REPO, 'deploy/container/Dockerfile'), 'utf8');
-  const lines = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
+  const lines = dockerInstructions(text);
+  const stages = dockerStages(lines);
 
   it('builds on node:20-slim in several stages and runs as a user that is not root', () => {
     const from = lines.filter((l) => l.startsWith('FROM '));
@@ -225,74 +393,91 @@ describe('deploy/container/Dockerfile', () => {
   });
 
   it('copies only files that exist and the build context lets through', () => {
-    const ignore = readFileSync(join(REPO, 'deploy/container/Dockerfile.dockerignore'), 'utf8');
-    const allowed = new Set(
-      ignore
-        .split('\n')
-        .filter((l) => l.startsWith('!'))
-        .map((l) => l.slice(1).replace(/\/$/, '')),
-    );
     const sources = lines
       .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
-      .flatMap((l) =>
-        l
-          .split(/\s+/)
-          .slice(1)
-          .filter((w) => !w.startsWith('--'))
-          .slice(0, -1),
-      );
+      .flatMap((l) => copyArgs(l).srcs);
     expect(sources.length).toBeGreaterThanOrEqual(8);
     for (const src of sources) {
       expect(existsSync(join(REPO, src)), src).toBe(true);
-      expect(allowed.has(src), `${src} is not let through by Dockerfile.dockerignore`).toBe(true);
+      expect(letThrough(src), `${src} is not let through by Dockerfile.dockerignore`).toBe(true);
     }
   });
 
   it('holds every file its command needs: the programs run from a copy of the image tree', async () => {
-    // Lay out what the runtime stage copies, as the image would hold it: the COPY lines of the
-    // last stage (sources from the context; node_modules from the deps stage, here the
-    // checkout's own). Then run the entry point there, so a source folder the image forgets
-    // (an import that is not copied) fails this test.
+    // Build every stage as buildImage describes (the build stage really bundles the sources
+    // into its dist/), then run the entry point in the last stage's tree with its environment,
+    // so a file or package the image forgets fails this test.
     const dir = await tempDir('edgemeter-image-');
     try {
-      const runtime = lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')));
-      const workdir = join(dir.path, runtime.find((l) => l.startsWith('WORKDIR '))?.slice(8) ?? '');
-      await mkdir(workdir, { recursive: true });
-      for (const l of runtime.filter((x) => x.startsWith('COPY '))) {
-        const words = l
-          .split(/\s+/)
-          .slice(1)
-          .filter((w) => !w.startsWith('--'));
-        const target = words.at(-1) as string;
-        const dest = join(workdir, target);
-        if (l.includes('--from=')) {
-          await symlink(join(REPO, 'node_modules'), dest);
-          continue;
-        }
-        for (const src of words.slice(0, -1))
-          await cp(join(REPO, src), target.endsWith('/') ? join(dest, src) : dest, {
-            recursive: true,
-          });
-      }
+      const built = await buildImage(dir.path, stages);
+      const image = built.get((stages.at(-1) as Stage).name) as Built;
+      const cwd = join(image.root, image.workdir);
+      const env = { ...process.env, ...image.env };
+      const runtime = (stages.at(-1) as Stage).instructions;
       const json = (kw: string) => {
         const l = runtime.find((x) => x.startsWith(`${kw} `));
         return JSON.parse((l as string).slice(kw.length + 1)) as string[];
       };
       const argv = [...json('ENTRYPOINT'), ...json('CMD')];
       expect(argv.slice(0, 2)).toEqual(['node', 'bin/edgemeter.js']);
+      const node = (args: string[]) => run(process.execPath, args, { cwd, env });
       for (const command of [argv.slice(2), ['collector'], ['demo']]) {
-        const { stdout } = await run(process.execPath, [argv[1] as string, ...command, '--help'], {
-          cwd: workdir,
-        });
+        const { stdout } = await node([argv[1] as string, ...command, '--help']);
         expect(stdout).toContain(`Usage: edgemeter ${command[0]}`);
       }
+      const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+        version: string;
+      };
+      expect((await node([argv[1] as string, '--version'])).stdout).toBe(`${version}\n`);
+
+      // It runs the bundle, as plain JavaScript: the image holds no TypeScript source and no
+      // tsx, and the launcher takes dist/ as it is (bin/build-info.js).
+      const ts = (readdirSync(cwd, { recursive: true }) as string[]).filter(
+        (f) => !f.startsWith('node_modules') && f.endsWith('.ts'),
+      );
+      expect(ts).toEqual([]);
+      expect(existsSync(join(cwd, 'node_modules/tsx'))).toBe(false);
+      expect(existsSync(join(cwd, 'dist/inputs.json'))).toBe(true);
+      const state = await node([
+        '--input-type=module',
+        '-e',
+        "console.log((await import('./bin/build-info.js')).buildState())",
+      ]);
+      expect(state.stdout).toBe('without-sources\n');
+      // Commands load their program's chunk only when they run (`rater --help` does not), so
+      // load every chunk: each package the bundle imports is in the image's node_modules. The
+      // demo reads its price plan from beside dist/ (demo/run.ts DEMO_PLAN_FILE).
+      const chunks = readdirSync(join(cwd, 'dist')).filter(
+        (f) => f.endsWith('.js') && f !== 'edgemeter.js',
+      );
+      expect(chunks.length).toBeGreaterThan(1);
+      const loaded = await node([
+        '--input-type=module',
+        '-e',
+        `for (const f of ${JSON.stringify(chunks)}) {
+           const m = await import('./dist/' + f);
+           if (m.DEMO_PLAN_FILE) console.log(m.DEMO_PLAN_FILE);
+         }`,
+      ]);
+      const plan = loaded.stdout.trim();
+      expect(plan.startsWith(cwd), plan).toBe(true);
+      expect(existsSync(plan), `${plan}: the demo's price plan is not in the image`).toBe(true);
+
+      // The malloc-trim addon, built in the build stage, loads where the collector looks for it:
+      // one folder above its chunk in dist/ (collector/memory.ts mallocTrim).
+      const addon = await node([
+        '-e',
+        "console.log(typeof require('./native/malloc-trim/build/Release/trim.node').trim)",
+      ]);
+      expect(addon.stdout).toBe('function\n');
+
       // The image's defaults are valid option values.
-      const env = Object.fromEntries(
+      const defaults = Object.fromEntries(
         [...text.matchAll(/(EDGEMETER_[A-Z_]+)=(\S+)/g)].map((m) => [m[1], m[2]]),
       ) as Record<string, string>;
-      expect(Object.keys(env).length).toBeGreaterThanOrEqual(2);
+      expect(Object.keys(defaults).length).toBeGreaterThanOrEqual(2);
       expect(
-        unknownVariables(env, { ...raterOptions, ...collectorOptions } as OptionsShape),
+        unknownVariables(defaults, { ...raterOptions, ...collectorOptions } as OptionsShape),
       ).toEqual([]);
     } finally {
       await dir.remove();
@@ -311,6 +496,29 @@ if (!systemdAnalyze)
   console.warn(
     '[edgemeter tests] systemd-analyze not found: skipping the systemd unit verification',
   );
+
+describe('the deployed environment', () => {
+  it('is the same in the container image, the systemd unit and the bench harness', () => {
+    // The benchmarks start programs with DEPLOYED_ENV (chaos/procs.ts) to measure what a
+    // deployment runs: a deployment file that drops or changes one of them fails here.
+    const runtime = dockerStages(
+      dockerInstructions(readFileSync(join(REPO, 'deploy/container/Dockerfile'), 'utf8')),
+    ).at(-1) as Stage;
+    const image = Object.assign(
+      {},
+      ...runtime.instructions.filter((l) => l.startsWith('ENV ')).map((l) => envAssignments(l)),
+    ) as Record<string, string>;
+    const unit = readFileSync(join(REPO, 'deploy/systemd/edgemeter-collector.service'), 'utf8');
+    const unitEnv = Object.fromEntries(
+      [...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
+    expect(Object.keys(DEPLOYED_ENV).length).toBeGreaterThanOrEqual(2);
+    for (const [name, value] of Object.entries(DEPLOYED_ENV)) {
+      expect(image[name], `Dockerfile ENV ${name}`).toBe(value);
+      expect(unitEnv[name], `systemd Environment=${name}`).toBe(value);
+    }
+  });
+});
 
 describe('deploy/systemd/edgemeter-collector.service', () => {
   const unit = readFileSync(join(REPO, 'deploy/systemd/edgemeter-collector.service'), 'utf8');
