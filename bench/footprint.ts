@@ -21,6 +21,7 @@ import {
 } from '../chaos/procs.ts';
 import { drained, metric, outboxRecords } from '../chaos/observe.ts';
 import { Fleet } from '../chaos/fleet.ts';
+import { collectorOptions } from '../collector/config.ts';
 
 const run$ = promisify(execFile);
 
@@ -103,7 +104,10 @@ const run: Benchmark = async ({ quick, log }) => {
       if (k?.startsWith('EDGEMETER_') || k?.startsWith('MALLOC_')) collector.env[k] = v.join('=');
     }
     m.inFlight = Number(collector.env.EDGEMETER_FORWARD_MAX_IN_FLIGHT ?? 4);
-    m.batchRecords = Number(collector.env.EDGEMETER_BATCH_MAX_RECORDS ?? 2000);
+    m.batchRecords = Number(
+      collector.env.EDGEMETER_BATCH_MAX_RECORDS ??
+        collectorOptions.batchMaxRecords.schema.parse(undefined),
+    );
     await collector.start(60_000);
     const idle = await memory(pidOf(collector));
     m.idleRssMb = idle.rssMb;

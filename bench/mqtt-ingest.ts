@@ -6,16 +6,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, REPO, track } from '../chaos/procs.ts';
+import { DEPLOYED_ENV, freePort, REPO, track } from '../chaos/procs.ts';
 import { Stage } from '../chaos/stage.ts';
 import type { LoadConfig, LoadResult } from './mqtt-load.ts';
 import type { Benchmark } from './types.ts';
 import { benchEnv, cpuSnapshot, cpuText, cpuUse, fmt, freshDatabase, table } from './util.ts';
 
-function forkTs(file: string, args: string[] = []): ChildProcess {
+function forkTs(file: string, args: string[] = [], env?: NodeJS.ProcessEnv): ChildProcess {
   const child = fork(join(REPO, file), args, {
     cwd: REPO,
     execArgv: ['--import', 'tsx'],
+    ...(env ? { env } : {}),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   track(child);
@@ -74,7 +75,12 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
   // (a) the reference: bare aedes.
   log('mqtt-ingest: bare aedes …');
   const port = await freePort();
-  const broker = forkTs('bench/aedes-broker.ts', [String(port)]);
+  // The reference runs with the environment a deployed collector has (DEPLOYED_ENV: malloc
+  // arenas, V8's young generation), so that the ratio compares the work, not the settings.
+  const broker = forkTs('bench/aedes-broker.ts', [String(port)], {
+    ...process.env,
+    ...DEPLOYED_ENV,
+  });
   let aedes: Run;
   try {
     await message(broker, 30_000, 'the bare aedes broker');

@@ -20,6 +20,7 @@ import { PG_ADMIN_URL, serverDatabase, table } from './util.ts';
 import { freePort, raterProcess, type EdgemeterProcess } from '../chaos/procs.ts';
 import { metric } from '../chaos/observe.ts';
 import { RaterClient, encodeBatch } from '../collector/forward/client.ts';
+import { collectorOptions } from '../collector/config.ts';
 import { UsageRecord } from '../proto/index.ts';
 import { recordKey, type UsageRecord as Rec } from '../common/usage.ts';
 import { contentHash } from '../rater/storage/fingerprint.ts';
@@ -30,7 +31,8 @@ import { PgSqlClient } from '../rater/storage/pg-client.ts';
 import { intArray, textArray } from '../rater/storage/pg-array.ts';
 import type { CopyIn, SqlClient } from '../rater/storage/sql.ts';
 
-const BATCH = 2000;
+/** Rows per batch: what a collector sends by default (its batchMaxRecords). */
+const BATCH = collectorOptions.batchMaxRecords.schema.parse(undefined);
 const DEVICES_PER_BATCH = 20;
 const STREAMS = 4;
 const BASE_MS = Date.UTC(2026, 9, 1);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { killAllChildren, REPO } from '../chaos/procs.ts';
+import { calibrate } from './calibrate.ts';
 import type { Benchmark, BenchResult } from './types.ts';
 
 const BENCHMARKS: Array<{ id: string; keys: string[] }> = [
@@ -50,6 +51,10 @@ const status: Record<string, string> = {};
 const started = Date.now();
 
 log(`edgemeter bench: ${quick ? 'quick' : 'full'} run`);
+// The machine's speed before and after (bench/calibrate.ts): figures of runs far apart compare
+// only alongside it.
+const machineStart = calibrate();
+log(`machine: ${machineStart} µs of CPU per calibration unit (bench/calibrate.ts)`);
 for (const { id, keys } of BENCHMARKS) {
   if (only.length > 0 && !only.includes(id)) continue;
   const file = join(REPO, 'bench', `${id}.ts`);
@@ -79,7 +84,9 @@ for (const { id, keys } of BENCHMARKS) {
   }
 }
 
+const machineEnd = calibrate();
 log('');
+log(`machine: ${machineStart} µs per calibration unit at the start, ${machineEnd} at the end`);
 for (const [id, s] of Object.entries(status)) log(`${id}: ${s}`);
 const seconds = (Date.now() - started) / 1000;
 log(`total ${seconds.toFixed(1)} s`);
@@ -90,6 +97,8 @@ console.log(
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     node: process.version,
+    machine_us_start: machineStart,
+    machine_us_end: machineEnd,
     seconds,
   }),
 );
