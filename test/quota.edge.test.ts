@@ -400,7 +400,12 @@ describe.skipIf(!hasPostgres)('quotas at the edge', () => {
         await dev.publishAsync(`usage/${id}`, report(1, 50, 50), { qos: 1 });
         const notice = await waitFor(() => last(seen, `quota/${id}/notice`), 'the notice upstream');
         expect(notice).toMatchObject({ deviceId: id, level: 0, source: 'collector' });
-        expect(last(seen, `quota/${id}`)).toMatchObject({ state: 'warning', source: 'collector' });
+        // The state and the notice are two messages: either may arrive first.
+        const state = await waitFor(
+          () => seen.find((s) => s.topic === `quota/${id}` && s.body.source === 'collector'),
+          'the local state upstream',
+        );
+        expect(state.body).toMatchObject({ state: 'warning' });
       } finally {
         // The shared broker keeps retained messages and sessions: leave nothing behind.
         await dev.publishAsync(`quota/${id}`, '', { qos: 1, retain: true });
