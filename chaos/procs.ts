@@ -57,10 +57,19 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
+// Test files run in parallel worker processes (vitest's VITEST_POOL_ID, 1..n): a port reserved
+// by one and bound seconds later must not be drawn meanwhile by another, so each worker draws from
+// its own slice of the range.
+const SLICES = 4;
+
 /** A free loopback port outside the ephemeral range, not handed out before in this process. */
 export async function freePort(): Promise<number> {
-  const lo = 20_000;
-  const hi = Math.max(lo + 1000, Math.min(EPHEMERAL_LOW, 32_768)) - 1;
+  const from = 20_000;
+  const to = Math.max(from + 1000 * SLICES, Math.min(EPHEMERAL_LOW, 32_768));
+  const width = Math.floor((to - from) / SLICES);
+  const slice = Number(process.env.VITEST_POOL_ID ?? 0) % SLICES;
+  const lo = from + slice * width;
+  const hi = lo + width - 1;
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = lo + Math.floor(Math.random() * (hi - lo + 1));
     if (handedOut.has(port) || !(await canBind(port))) continue;

@@ -1,11 +1,11 @@
 // Starts real raters and collectors on free loopback ports for integration tests, and always
 // tears them down. Nothing here is mocked: gRPC, MQTT, LevelDB and the databases are real.
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll } from 'vitest';
+import { freePort } from '../../chaos/procs.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { loadCollectorConfig } from '../../collector/config.ts';
 import { Collector, type CollectorDeps } from '../../collector/collector.ts';
@@ -19,30 +19,18 @@ export async function tempDir(
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/**
- * A loopback port that was free a moment ago (for a server that starts later). Drawn below the
- * kernel's ephemeral range (32768-60999 on Linux): a port from there can be taken meanwhile as
- * the source port of any outgoing connection in the parallel test files.
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const s = net.createServer();
-    const ok = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (ok) {
-      await new Promise<void>((r) => s.close(() => r()));
-      return port;
-    }
-  }
-}
+/** A loopback port that was free a moment ago, for a server that starts later (chaos/procs.ts). */
+export { freePort };
 
-export async function startRater(db: string, grpcPort = 0): Promise<Rater> {
+/** A rater on `db`; `flags` adds or replaces options by config key. */
+export async function startRater(
+  db: string,
+  grpcPort = 0,
+  flags: Record<string, unknown> = {},
+): Promise<Rater> {
   const config = loadRaterConfig({
     env: {},
-    flags: { db, grpcListen: `127.0.0.1:${grpcPort}`, httpListen: '127.0.0.1:0' },
+    flags: { db, grpcListen: `127.0.0.1:${grpcPort}`, httpListen: '127.0.0.1:0', ...flags },
   });
   return new Rater(config, { logger: silentLogger() }).start();
 }
