@@ -12,6 +12,7 @@
 // same clock. `now()` is the start of the rater's transaction, so the commit itself is not in
 // the figure (it is in events/s).
 import { rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import mqtt from 'mqtt';
 import { Stage } from '../chaos/stage.ts';
 import { checkBilling, openSql } from '../chaos/verify.ts';
@@ -47,6 +48,11 @@ interface RunResult {
   duplicated: number;
   bytesExact: boolean;
   cpu: string;
+  /**
+   * Events/s the machine's cores allow at the CPU the run's processes spent per acknowledged
+   * event while sustained (all of them share the cores): cores ÷ CPU per event.
+   */
+  cpuCeiling: number;
   problems: string[];
 }
 
@@ -99,7 +105,10 @@ async function runOnce(spec: RunSpec, tag: string, log: (l: string) => void): Pr
     });
     await new Promise((r) => setTimeout(r, spec.sustainMs));
     const ackedAtEnd = fleet.progress.acked;
-    const cpu = cpuText(cpuUse(before, cpuSnapshot(), (Date.now() - t0) / 1000));
+    const shares = cpuUse(before, cpuSnapshot(), (Date.now() - t0) / 1000);
+    const cpu = cpuText(shares);
+    const coreShares = Object.values(shares).reduce((n, v) => n + v, 0) / 100;
+    const cpuCeiling = (cpus().length / coreShares) * (ackedAtEnd / (spec.sustainMs / 1000));
     clearInterval(probeTimer);
     const truth = await stage.settle([collector]);
     const seconds = (Date.now() - t0) / 1000;
@@ -134,6 +143,7 @@ async function runOnce(spec: RunSpec, tag: string, log: (l: string) => void): Pr
         duplicated: bill.duplicated,
         bytesExact: bill.bytesExact,
         cpu,
+        cpuCeiling,
         problems: bill.problems,
       };
     } finally {
@@ -189,6 +199,8 @@ const e2e: Benchmark = async ({ quick, log }) => {
       e2e_p99_ms_pglite: Math.round(lite.half.p99),
       e2e_p99_ms_full_speed: Math.round(pg.full.p99),
       e2e_p99_ms_full_speed_pglite: Math.round(lite.full.p99),
+      e2e_cpu_ceiling_events_s: Math.round(pg.full.cpuCeiling),
+      e2e_cpu_ceiling_events_s_pglite: Math.round(lite.full.cpuCeiling),
       e2e_events_s_batched: Math.round((batched.pg as RunResult).eventsS),
       ...(batched.pglite
         ? { e2e_events_s_batched_pglite: Math.round(batched.pglite.eventsS) }
@@ -240,7 +252,11 @@ const e2e: Benchmark = async ({ quick, log }) => {
       `e2e_events_s(_pglite): one record per publish; e2e_events_s_batched(_pglite): ` +
         `${BATCHED} records per publish (a JSON array), full speed` +
         (quick ? ' (quick run: PostgreSQL only)' : ''),
-      ...runs.map((r) => `CPU while sustained, ${name(r)} (share of one core): ${r.cpu}`),
+      ...runs.map(
+        (r) =>
+          `CPU while sustained, ${name(r)} (share of one core): ${r.cpu}; at that CPU per ` +
+          `event the ${cpus().length} cores allow ${fmt(r.cpuCeiling)} events/s`,
+      ),
       ...runs.flatMap((r) => r.problems.map((p) => `PROBLEM (${name(r)}): ${p}`)),
     ],
   };

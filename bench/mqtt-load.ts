@@ -3,12 +3,10 @@
 // counts when its PUBACK arrives. Every record is a realistic JSON usage report (unique seq per
 // device, so the collector stores every one). Counts PUBACKs only inside the measured window.
 //
-// MQTT 3.1.1 spoken directly over a socket with mqtt-packet (the codec MQTT.js and aedes use),
-// not through an MQTT.js client: with MQTT.js the generator took 43 µs of CPU per message and a
-// whole core in the bare aedes run, so the reference measured the generator rather than aedes
-// (bench/README.md). Each connection sends CONNECT, then PUBLISHes with QoS 1 and counts PUBACKs.
-import net from 'node:net';
-import mqttPacket from 'mqtt-packet';
+// MQTT goes through chaos/mqtt-wire.ts (mqtt-packet over a socket), not an MQTT.js client: with
+// MQTT.js the generator took 43 µs of CPU per message and a whole core in the bare aedes run, so
+// the reference measured the generator rather than aedes (bench/README.md).
+import { connectWire, type WireClient } from '../chaos/mqtt-wire.ts';
 
 export interface LoadConfig {
   url: string;
@@ -45,106 +43,26 @@ function record(seq: number, now: number): string {
   });
 }
 
-/** One MQTT connection: PUBLISH at QoS 1, and a callback for each PUBACK. */
-interface Conn {
-  publish(topic: string, payload: string): void;
-  onPuback: () => void;
-  end(): void;
-}
-
-function connect(url: string, clientId: string): Promise<Conn> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: hostname, port: Number(port || 1883) });
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
-    let messageId = 0;
-    let ready = false;
-    const conn: Conn = {
-      publish(topic, payload) {
-        messageId = (messageId % 65_535) + 1; // 1..65535; never more than `window` in flight
-        socket.write(
-          mqttPacket.generate({
-            cmd: 'publish',
-            topic,
-            payload,
-            qos: 1,
-            messageId,
-            retain: false,
-            dup: false,
-          }),
-        );
-      },
-      onPuback: () => {},
-      end: () => socket.destroy(),
-    };
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`${clientId}: no CONNACK in 10 s`));
-    }, 10_000);
-    parser.on('packet', (packet) => {
-      if (packet.cmd === 'puback') conn.onPuback();
-      else if (packet.cmd === 'connack') {
-        clearTimeout(timer);
-        ready = packet.returnCode === 0;
-        if (ready) resolve(conn);
-        else reject(new Error(`${clientId}: CONNACK return code ${packet.returnCode}`));
-      }
-    });
-    parser.on('error', () => {
-      errors++;
-      socket.destroy();
-    });
-    socket.on('data', (chunk: Buffer) => parser.parse(chunk));
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      // Before the CONNACK, the caller counts the rejection.
-      if (ready) errors++;
-      else reject(err);
-    });
-    socket.on('connect', () =>
-      socket.write(
-        mqttPacket.generate({
-          cmd: 'connect',
-          protocolId: 'MQTT',
-          protocolVersion: 4,
-          clean: true,
-          clientId,
-          keepalive: 60,
-        }),
-      ),
-    );
-  });
-}
-
-async function device(cfg: LoadConfig, i: number, conns: Conn[]): Promise<void> {
+async function device(cfg: LoadConfig, i: number, conns: WireClient[]): Promise<void> {
   const id = `${cfg.prefix}-d${i}`;
-  const conn = await connect(cfg.url, id);
+  const conn = await connectWire(cfg.url, { clientId: id, connectTimeoutMs: 10_000 });
   conns.push(conn);
   const topic = `usage/${id}`;
   let seq = 0;
-  let inflight = 0;
-  await new Promise<void>((done) => {
-    const next = () => {
-      if (stopping) {
-        if (inflight === 0) done();
-        return;
-      }
-      inflight++;
-      conn.publish(topic, record(++seq, Date.now()));
-    };
-    // Each PUBACK frees one of the window's slots.
-    conn.onPuback = () => {
-      inflight--;
+  // `window` publishes in flight; each PUBACK frees its slot for the next record.
+  const slot = async () => {
+    while (!stopping) {
+      await conn.publish(topic, record(++seq, Date.now()));
       if (measuring) acked++;
-      next();
-    };
-    for (let k = 0; k < cfg.window; k++) next();
-  });
+    }
+  };
+  await Promise.all(Array.from({ length: cfg.window }, slot));
 }
 
 async function run(cfg: LoadConfig): Promise<LoadResult> {
-  const conns: Conn[] = [];
+  const conns: WireClient[] = [];
   const devices = Array.from({ length: cfg.connections }, (_, i) =>
+    // A refused connection or one that broke: counted, the others go on.
     device(cfg, i, conns).catch(() => {
       errors++;
     }),

@@ -1,0 +1,144 @@
+// A minimal MQTT 3.1.1 publisher for the simulated devices (chaos/devices.ts) and the bench's
+// load generator (bench/mqtt-load.ts): CONNECT, PUBLISH at QoS 1 answered by PUBACK, PINGREQ to
+// keep the connection alive; nothing else. Spoken over a plain socket with mqtt-packet, the codec
+// MQTT.js and aedes use. An MQTT.js client cost the bench 25–43 µs of CPU per publish, so the
+// process simulating the devices took a whole core and the figures measured it rather than the
+// broker or the collector (bench/README.md).
+import net from 'node:net';
+import mqttPacket from 'mqtt-packet';
+
+export interface WireOptions {
+  clientId: string;
+  /** No CONNACK after this long: the attempt fails with code 'timeout'. */
+  connectTimeoutMs: number;
+  /** Seconds; a PINGREQ goes out every half of it. Default 60, as MQTT.js. */
+  keepaliveS?: number;
+}
+
+/** Why a connection failed or ended: a socket error code (ECONNREFUSED, …), or ours below. */
+export class WireError extends Error {
+  constructor(readonly code: string) {
+    super(`MQTT connection: ${code}`);
+  }
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const MAX_MESSAGE_ID = 65_535;
+
+export class WireClient {
+  /** Resolves with the reason ('closed', a socket error code, 'protocol') once the link is gone. */
+  readonly closed: Promise<string>;
+  private readonly pending = new Map<number, Pending>();
+  private messageId = 0;
+  private reason: string | undefined;
+  private onClosed: (reason: string) => void = () => {};
+
+  constructor(private readonly socket: net.Socket) {
+    this.closed = new Promise((resolve) => (this.onClosed = resolve));
+  }
+
+  /** Resolves when the PUBACK arrives; rejects if the connection ends first. */
+  publish(topic: string, payload: string | Buffer): Promise<void> {
+    if (this.reason !== undefined) return Promise.reject(new WireError(this.reason));
+    const messageId = this.nextId();
+    return new Promise((resolve, reject) => {
+      this.pending.set(messageId, { resolve, reject });
+      this.socket.write(
+        mqttPacket.generate({
+          cmd: 'publish',
+          topic,
+          payload,
+          qos: 1,
+          messageId,
+          retain: false,
+          dup: false,
+        }),
+      );
+    });
+  }
+
+  /** Drops the connection at once (MQTT.js's `end(true)`): what is in flight is rejected. */
+  end(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal the connection's packets after the CONNACK. */
+  packet(p: mqttPacket.Packet): void {
+    if (p.cmd !== 'puback') return;
+    const id = p.messageId ?? 0;
+    const waiting = this.pending.get(id);
+    this.pending.delete(id);
+    waiting?.resolve();
+  }
+
+  /** @internal the connection is gone: every publish still waiting fails with the reason. */
+  gone(reason: string): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    const err = new WireError(reason);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.onClosed(reason);
+  }
+
+  // 1..65535, skipping ids still waiting for their PUBACK.
+  private nextId(): number {
+    do this.messageId = (this.messageId % MAX_MESSAGE_ID) + 1;
+    while (this.pending.has(this.messageId));
+    return this.messageId;
+  }
+}
+
+/** Connects and waits for the CONNACK; rejects with a WireError saying why it did not come. */
+export function connectWire(url: string, o: WireOptions): Promise<WireClient> {
+  const { hostname, port } = new URL(url);
+  const keepaliveS = o.keepaliveS ?? 60;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 1883) });
+    const client = new WireClient(socket);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    let connected = false;
+    let ping: NodeJS.Timeout | undefined;
+    const fail = (code: string) => {
+      clearTimeout(timer);
+      clearInterval(ping);
+      socket.destroy();
+      if (connected) client.gone(code);
+      else reject(new WireError(code));
+    };
+    const timer = setTimeout(() => fail('timeout'), o.connectTimeoutMs);
+    parser.on('packet', (p) => {
+      if (connected) return client.packet(p);
+      if (p.cmd !== 'connack') return fail('protocol');
+      if (p.returnCode !== 0) return fail(`connack-${p.returnCode}`);
+      clearTimeout(timer);
+      connected = true;
+      if (keepaliveS > 0)
+        ping = setInterval(
+          () => socket.write(mqttPacket.generate({ cmd: 'pingreq' })),
+          (keepaliveS * 1000) / 2,
+        );
+      resolve(client);
+    });
+    parser.on('error', () => fail('protocol'));
+    socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? 'error'));
+    socket.on('close', () => fail('closed'));
+    socket.on('connect', () =>
+      socket.write(
+        mqttPacket.generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: o.clientId,
+          keepalive: keepaliveS,
+        }),
+      ),
+    );
+  });
+}
