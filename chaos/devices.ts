@@ -186,18 +186,13 @@ class Lane {
           continue;
         }
         this.inflight++;
-        let timer: NodeJS.Timeout | undefined;
-        const outcome = await Promise.race([
-          client.publish(topic, this.device.payload(chunk)).then(
+        // 'ok', or why not: 'puback-timeout', or the reason the connection ended.
+        const outcome = await client
+          .publish(topic, this.device.payload(chunk), cfg.publishTimeoutMs)
+          .then(
             () => 'ok',
-            () => 'publish-error',
-          ),
-          lost,
-          new Promise<string>(
-            (r) => (timer = setTimeout(() => r('puback-timeout'), cfg.publishTimeoutMs)),
-          ),
-        ]);
-        clearTimeout(timer);
+            (e: Error) => errCode(e),
+          );
         this.inflight--;
         if (outcome === 'ok') {
           this.device.delivered(chunk);
@@ -205,7 +200,7 @@ class Lane {
           if (every > 0 && ++this.acked % every === 0) {
             const bad = INVALID_REPORTS[(this.acked / every) % INVALID_REPORTS.length] ?? '';
             // Fire and forget: whether it is acknowledged does not change the truth.
-            await client.publish(topic, bad).catch(() => {});
+            await client.publish(topic, bad, cfg.publishTimeoutMs).catch(() => {});
           }
           if (cfg.paceMs > 0) await sleep(cfg.paceMs);
           continue;

@@ -25,6 +25,8 @@ export class WireError extends Error {
 interface Pending {
   resolve: () => void;
   reject: (err: Error) => void;
+  /** performance.now() after which the publish fails with 'puback-timeout'; 0: never. */
+  deadline: number;
 }
 
 const MAX_MESSAGE_ID = 65_535;
@@ -35,18 +37,25 @@ export class WireClient {
   private readonly pending = new Map<number, Pending>();
   private messageId = 0;
   private reason: string | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private onClosed: (reason: string) => void = () => {};
 
   constructor(private readonly socket: net.Socket) {
     this.closed = new Promise((resolve) => (this.onClosed = resolve));
   }
 
-  /** Resolves when the PUBACK arrives; rejects if the connection ends first. */
-  publish(topic: string, payload: string | Buffer): Promise<void> {
+  /**
+   * Resolves when the PUBACK arrives; rejects with a WireError if the connection ends first
+   * (code: why) or, given `timeoutMs`, if no PUBACK came in that time (code 'puback-timeout',
+   * noticed within a quarter of it: one sweep per connection, not a timer per publish).
+   */
+  publish(topic: string, payload: string | Buffer, timeoutMs = 0): Promise<void> {
     if (this.reason !== undefined) return Promise.reject(new WireError(this.reason));
     const messageId = this.nextId();
+    if (timeoutMs > 0) this.sweepEvery(timeoutMs / 4);
     return new Promise((resolve, reject) => {
-      this.pending.set(messageId, { resolve, reject });
+      const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
+      this.pending.set(messageId, { resolve, reject, deadline });
       this.socket.write(
         mqttPacket.generate({
           cmd: 'publish',
@@ -79,10 +88,23 @@ export class WireClient {
   gone(reason: string): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
+    clearInterval(this.sweeper);
     const err = new WireError(reason);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.onClosed(reason);
+  }
+
+  private sweepEvery(ms: number): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const [id, p] of this.pending) {
+        if (p.deadline === 0 || p.deadline > now) continue;
+        this.pending.delete(id);
+        p.reject(new WireError('puback-timeout'));
+      }
+    }, ms);
   }
 
   // 1..65535, skipping ids still waiting for their PUBACK.
