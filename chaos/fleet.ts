@@ -4,7 +4,7 @@
 // is byte-identical and the ground truth needs no storage), and `Fleet`, the handle.
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO, track, waitFor } from './procs.ts';
+import { profileArgs, REPO, track, waitFor } from './procs.ts';
 
 export interface FleetConfig {
   /** Device ids are `${prefix}-d${i}`; one prefix per scenario keeps scenarios apart in SQL. */
@@ -133,7 +133,7 @@ export class Fleet {
   static async start(config: FleetConfig): Promise<Fleet> {
     const child = fork(join(REPO, 'chaos/devices.ts'), [], {
       cwd: REPO,
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...profileArgs()],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     track(child);

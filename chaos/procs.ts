@@ -30,6 +30,15 @@ export function killAllChildren(): void {
   for (const c of alive) c.kill('SIGKILL');
 }
 
+/**
+ * EDGEMETER_PROFILE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): node flags for the
+ * programs under test and the device fleet only, to profile them in a benchmark (NODE_OPTIONS
+ * refuses --cpu-prof).
+ */
+export function profileArgs(): string[] {
+  return process.env.EDGEMETER_PROFILE_ARGS?.split(' ').filter(Boolean) ?? [];
+}
+
 /** Registers a child so that it is killed with the harness. */
 export function track(child: ChildProcess): void {
   alive.add(child);
@@ -146,10 +155,7 @@ export class EdgemeterProcess {
       Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEMETER_')),
     );
     const log = openSync(this.logFile, 'a');
-    // EDGEMETER_PROFILE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): node flags for the
-    // programs under test only, to profile them in a benchmark (NODE_OPTIONS refuses --cpu-prof).
-    const nodeArgs = process.env.EDGEMETER_PROFILE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const args = [...nodeArgs, join(REPO, 'bin/edgemeter.js'), this.command];
+    const args = [...profileArgs(), join(REPO, 'bin/edgemeter.js'), this.command];
     const child = spawn(process.execPath, args, {
       cwd: REPO,
       // The environment the deployment files set (docs/operations.md#memory), so the
