@@ -1,11 +1,13 @@
 // A minimal MQTT 3.1.1 publisher for the simulated devices (chaos/devices.ts) and the bench's
 // load generator (bench/mqtt-load.ts): CONNECT, PUBLISH at QoS 1 answered by PUBACK, PINGREQ to
-// keep the connection alive; nothing else. Spoken over a plain socket with mqtt-packet, the codec
-// MQTT.js and aedes use. An MQTT.js client cost the bench 25–43 µs of CPU per publish, so the
+// keep the connection alive; nothing else. Spoken over a plain socket: PUBLISH and the packets
+// coming back framed by chaos/mqtt-frames.ts, CONNECT and PINGREQ by mqtt-packet (the codec
+// MQTT.js and aedes use). An MQTT.js client cost the bench 25–43 µs of CPU per publish, so the
 // process simulating the devices took a whole core and the figures measured it rather than the
 // broker or the collector (bench/README.md).
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
+import { CONNACK, FrameReader, PINGRESP, PUBACK, publishFrame } from './mqtt-frames.ts';
 
 export interface WireOptions {
   clientId: string;
@@ -67,17 +69,7 @@ export class WireClient {
     return new Promise((resolve, reject) => {
       const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
       this.pending.set(messageId, { resolve, reject, deadline });
-      this.socket.write(
-        mqttPacket.generate({
-          cmd: 'publish',
-          topic,
-          payload,
-          qos: 1,
-          messageId,
-          retain: false,
-          dup: false,
-        }),
-      );
+      this.socket.write(publishFrame(topic, payload, messageId));
     });
   }
 
@@ -86,10 +78,9 @@ export class WireClient {
     this.socket.destroy();
   }
 
-  /** @internal the connection's packets after the CONNACK. */
-  packet(p: mqttPacket.Packet): void {
-    if (p.cmd !== 'puback') return;
-    const id = p.messageId ?? 0;
+  /** @internal a PUBACK's body: the packet identifier it answers. */
+  puback(body: Buffer): void {
+    const id = body.length >= 2 ? body.readUInt16BE(0) : 0;
     const waiting = this.pending.get(id);
     this.pending.delete(id);
     waiting?.resolve();
@@ -133,7 +124,6 @@ export function connectWire(url: string, o: WireOptions): Promise<WireClient> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: hostname, port: Number(port || 1883) });
     const client = new WireClient(socket);
-    const parser = mqttPacket.parser({ protocolVersion: 4 });
     let connected = false;
     let ping: NodeJS.Timeout | undefined;
     const fail = (code: string) => {
@@ -144,10 +134,14 @@ export function connectWire(url: string, o: WireOptions): Promise<WireClient> {
       else reject(new WireError(code));
     };
     const timer = setTimeout(() => fail('timeout'), o.connectTimeoutMs);
-    parser.on('packet', (p) => {
-      if (connected) return client.packet(p);
-      if (p.cmd !== 'connack') return fail('protocol');
-      if (p.returnCode !== 0) return fail(`connack-${p.returnCode}`);
+    const reader = new FrameReader((type, body) => {
+      if (connected) {
+        if (type === PUBACK) client.puback(body);
+        else if (type !== PINGRESP) fail('protocol');
+        return;
+      }
+      if (type !== CONNACK || body.length < 2) return fail('protocol');
+      if (body[1] !== 0) return fail(`connack-${body[1]}`);
       clearTimeout(timer);
       connected = true;
       if (keepaliveS > 0)
@@ -157,8 +151,13 @@ export function connectWire(url: string, o: WireOptions): Promise<WireClient> {
         );
       resolve(client);
     });
-    parser.on('error', () => fail('protocol'));
-    socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch {
+        fail('protocol');
+      }
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? 'error'));
     socket.on('close', () => fail('closed'));
     socket.on('connect', () =>

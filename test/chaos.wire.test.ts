@@ -9,31 +9,47 @@ import { freePort } from './helpers/stack.ts';
 
 interface FakeBroker {
   url: string;
+  /** Topics of the PUBLISHes received, as mqtt-packet decodes them. */
   published: string[];
+  payloads: string[];
   /** Sockets of the accepted connections, to cut them. */
   sockets: net.Socket[];
   close: () => Promise<void>;
 }
 
-/** A broker that answers CONNECT with `connackCode` and PUBACKs only topics `ack` accepts. */
+/**
+ * A broker that answers CONNECT with `connackCode` and PUBACKs only topics `ack` accepts; with
+ * `byteByByte`, it writes its answers one byte per write, as the worst chunking a socket may give.
+ */
 async function fakeBroker(
   connackCode: number,
   ack: (topic: string) => boolean,
+  byteByByte = false,
 ): Promise<FakeBroker> {
   const published: string[] = [];
+  const payloads: string[] = [];
   const sockets: net.Socket[] = [];
   const server = net.createServer((socket) => {
     sockets.push(socket);
     const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const send = (packet: Buffer) => {
+      if (!byteByByte) socket.write(packet);
+      else for (const byte of packet) socket.write(Buffer.of(byte));
+    };
     parser.on('packet', (p) => {
       if (p.cmd === 'connect')
-        socket.write(
+        send(
           mqttPacket.generate({ cmd: 'connack', returnCode: connackCode, sessionPresent: false }),
         );
       else if (p.cmd === 'publish') {
+        expect({ qos: p.qos, retain: p.retain, dup: p.dup }).toEqual({
+          qos: 1,
+          retain: false,
+          dup: false,
+        });
         published.push(p.topic);
-        if (ack(p.topic))
-          socket.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId ?? 0 }));
+        payloads.push(p.payload.toString());
+        if (ack(p.topic)) send(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId ?? 0 }));
       }
     });
     socket.on('data', (d: Buffer) => parser.parse(d));
@@ -44,6 +60,7 @@ async function fakeBroker(
   return {
     url: `mqtt://127.0.0.1:${port}`,
     published,
+    payloads,
     sockets,
     close: () =>
       new Promise((r) => {
@@ -76,6 +93,22 @@ describe('chaos/mqtt-wire: the simulated devices’ MQTT publisher', () => {
     expect(b.published).toHaveLength(20);
     c.end();
     expect(await c.closed).toBe('closed');
+  });
+
+  it('frames PUBLISH as MQTT says, whatever the sizes, and reads PUBACKs however chunked', async () => {
+    const b = await fakeBroker(0, () => true, true);
+    brokers.push(b);
+    const c = await connectWire(b.url, { clientId: 'w1b', connectTimeoutMs: 5000 });
+    // Remaining lengths of one, two and three bytes; a UTF-8 topic and payload.
+    const sent = [
+      ['usage/é', '{"ü":1}'],
+      ['usage/m', 'x'.repeat(300)],
+      ['usage/l', 'y'.repeat(20_000)],
+    ] as const;
+    for (const [topic, payload] of sent) expect(await code(c.publish(topic, payload))).toBe('ok');
+    expect(b.published).toEqual(sent.map(([t]) => t));
+    expect(b.payloads).toEqual(sent.map(([, p]) => p));
+    c.end();
   });
 
   it('fails a publish without PUBACK after its timeout, and only that one', async () => {
