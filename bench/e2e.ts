@@ -158,7 +158,8 @@ async function runOnce(spec: RunSpec, tag: string, log: (l: string) => void): Pr
 
 const e2e: Benchmark = async ({ quick, log }) => {
   const sustainMs = quick ? 6_000 : 30_000;
-  const devices = quick ? 50 : 100;
+  // BENCH_E2E_DEVICES: another fleet size (how the figures move with the connections).
+  const devices = Number(process.env.BENCH_E2E_DEVICES) || (quick ? 50 : 100);
   const runs: RunResult[] = [];
   const byDriver: Record<string, { full: RunResult; half: RunResult }> = {};
   for (const driver of ['pg', 'pglite'] as const) {
