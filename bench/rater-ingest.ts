@@ -5,8 +5,9 @@
 // with TimescaleDB, hypertables), over as many connections as there are streams (PGlite: its
 // single connection). Two plain inserts are measured and the faster is the reference, so the
 // reference is the best we know, not a straw man:
-// - COPY: usage_record_keys, usage_records and usage_5m by COPY … FROM STDIN (text format), all
-//   three in one round trip, in one transaction per batch;
+// - COPY (text) and COPY (binary): usage_record_keys, usage_records and usage_5m by COPY … FROM
+//   STDIN, all three in one round trip, in one transaction per batch; binary is the format the
+//   rater itself sends (rater/storage/copy-binary.ts);
 // - unnest: one statement per batch inserting into the three tables from unnest()ed array
 //   literals (INSERT … SELECT in data-modifying WITH queries), times as epoch milliseconds.
 // Every parameter and every byte of COPY data is built before the clock starts; rollups are
@@ -29,6 +30,7 @@ import type { StoredRecordInput } from '../rater/storage/store.ts';
 import { openStore } from '../rater/storage/open.ts';
 import { PgSqlClient } from '../rater/storage/pg-client.ts';
 import { intArray, textArray } from '../rater/storage/pg-array.ts';
+import { CopyBinaryWriter } from '../rater/storage/copy-binary.ts';
 import type { CopyIn, SqlClient } from '../rater/storage/sql.ts';
 
 /** Rows per batch: what a collector sends by default (its batchMaxRecords). */
@@ -165,6 +167,47 @@ function copyData(tag: string, b: number): CopyIn[] {
   ];
 }
 
+/** The same three COPYs in COPY's binary format (what the rater itself sends, copy-binary.ts). */
+function binaryCopyData(tag: string, b: number): CopyIn[] {
+  const recs = storedRecords(tag, b);
+  const keys = new CopyBinaryWriter();
+  const rows = new CopyBinaryWriter();
+  for (const r of recs) {
+    keys.tuple(4).text(r.deviceId).text(r.key).text(r.contentHash).timestamptz(r.endMs);
+    rows.tuple(13).text(r.deviceId).text(r.key).timestamptz(r.endMs);
+    if (r.startMs === undefined) rows.null();
+    else rows.timestamptz(r.startMs);
+    rows
+      .int8(r.up)
+      .int8(r.down)
+      .jsonb(JSON.stringify(r.meters))
+      .jsonb(JSON.stringify(r.dims))
+      .timestamptz(r.receivedMs)
+      .text(r.contentHash)
+      .int8(r.endMs - r.receivedMs)
+      .text(COLLECTOR)
+      .text(`${tag}-${b}`);
+  }
+  const rollups = new CopyBinaryWriter();
+  for (const x of aggregateRollups(recs))
+    rollups
+      .tuple(8)
+      .text(x.deviceId)
+      .text(x.dimsKey)
+      .timestamptz(x.bucketMs)
+      .jsonb(JSON.stringify(x.dims))
+      .int8(Number(x.up))
+      .int8(Number(x.down))
+      .int8(x.records)
+      .jsonb(metersJson(x.meters));
+  const [k, r, x] = copyData(tag, b).map((c) => c.target);
+  return [
+    { target: k as string, data: keys.finish() },
+    { target: r as string, data: rows.finish() },
+    { target: x as string, data: rollups.finish() },
+  ];
+}
+
 function copyInsert(sql: SqlClient, copies: CopyIn[]): Promise<void> {
   return sql.transaction(async (tx) => {
     if (!tx.copyFrom) throw new Error('this driver cannot COPY');
@@ -228,9 +271,16 @@ const UNNEST_INSERT = `
 // One statement is atomic on its own: no BEGIN, no COMMIT.
 const unnestInsert = (sql: SqlClient, params: unknown[]) => sql.query(UNNEST_INSERT, params);
 
+/** The plain inserts, each measured; the fastest is the reference. */
+const PLAINS = {
+  copy: 'COPY (text)',
+  binary: 'COPY (binary)',
+  unnest: 'unnest statement',
+} as const;
+type PlainName = keyof typeof PLAINS;
+
 interface Measured {
-  copy: Phase;
-  unnest: Phase;
+  plain: Record<PlainName, Phase>;
   rater: Phase;
 }
 
@@ -295,6 +345,7 @@ async function measure(
       return phase;
     };
     const copy = await plain('copy', copyData, (c) => copyInsert(store.sql, c));
+    const binary = await plain('binary', binaryCopyData, (c) => copyInsert(store.sql, c));
     const unnest = await plain('unnest', unnestParams, (p) => unnestInsert(store.sql, p));
     await store.close();
 
@@ -346,7 +397,7 @@ async function measure(
       `rater-ingest (${driver}): rater ${Math.round(rt.rowsS)} rows/s ` +
         `(store transaction ${rt.txMs?.toFixed(0)} ms per batch of ${BATCH})`,
     );
-    return { copy, unnest, rater: rt };
+    return { plain: { copy, binary, unnest }, rater: rt };
   } finally {
     client?.close();
     await rater?.retire().catch(() => {});
@@ -375,24 +426,24 @@ const run: Benchmark = async ({ quick, log }) => {
   const cpu = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(2));
   for (const [driver, r] of Object.entries(results)) {
     const suffix = driver === 'pg' ? '' : `_${driver}`;
-    const best = r.copy.rowsS >= r.unnest.rowsS ? 'copy' : 'unnest';
-    const raw = r[best];
+    const names = Object.keys(PLAINS) as PlainName[];
+    const best = names.reduce((a, b) => (r.plain[b].rowsS > r.plain[a].rowsS ? b : a));
+    const raw = r.plain[best];
     const ratio = r.rater.rowsS / raw.rowsS;
     figures[`rater_rows_s${suffix}`] = Math.round(r.rater.rowsS);
     figures[`raw_insert_rows_s${suffix}`] = Math.round(raw.rowsS);
     figures[`rater_ratio${suffix}`] = Math.round(ratio * 1000) / 1000;
-    const plainRow = (name: 'copy' | 'unnest') => [
-      `${driver}: plain ${name === 'copy' ? 'COPY' : 'unnest statement'}${name === best ? ' (ref.)' : ''}`,
-      r[name].rows,
-      r[name].seconds,
-      r[name].rowsS,
+    const plainRow = (name: PlainName) => [
+      `${driver}: plain ${PLAINS[name]}${name === best ? ' (ref.)' : ''}`,
+      r.plain[name].rows,
+      r.plain[name].seconds,
+      r.plain[name].rowsS,
       '-',
-      dash(r[name].dbCpuS),
-      r[name].benchCpuS,
+      dash(r.plain[name].dbCpuS),
+      r.plain[name].benchCpuS,
     ];
     rows.push(
-      plainRow('copy'),
-      plainRow('unnest'),
+      ...names.map(plainRow),
       [
         `${driver}: rater gRPC IngestBatch`,
         r.rater.rows,
@@ -406,11 +457,14 @@ const run: Benchmark = async ({ quick, log }) => {
     );
     const perRow = (x: number | undefined) =>
       x === undefined || Number.isNaN(x) ? '-' : ((x * 1e6) / r.rater.rows).toFixed(1);
+    const plainCpu = names.map(
+      (n) =>
+        `${PLAINS[n]} (${r.plain[n].seconds.toFixed(1)} s) — database backends ` +
+        `${cpu(r.plain[n].dbCpuS)}, bench ${cpu(r.plain[n].benchCpuS)}`,
+    );
     notes.push(
-      `${driver}: CPU seconds in the timed runs (wall COPY ${r.copy.seconds.toFixed(1)} s, unnest ` +
-        `${r.unnest.seconds.toFixed(1)} s, rater ${r.rater.seconds.toFixed(1)} s): COPY — database ` +
-        `backends ${cpu(r.copy.dbCpuS)}, bench ${cpu(r.copy.benchCpuS)}; unnest — database backends ` +
-        `${cpu(r.unnest.dbCpuS)}, bench ${cpu(r.unnest.benchCpuS)}; rater — rater process ` +
+      `${driver}: CPU seconds in the timed runs: ${plainCpu.join('; ')}; rater ` +
+        `(${r.rater.seconds.toFixed(1)} s) — rater process ` +
         `${cpu(r.rater.serverCpuS)} (${perRow(r.rater.serverCpuS)} µs per row), database backends ` +
         `${cpu(r.rater.dbCpuS)}, bench ${cpu(r.rater.benchCpuS)}; rater store transaction ` +
         `${r.rater.txMs?.toFixed(0)} ms per batch (its metric)`,

@@ -1,6 +1,7 @@
 // The usage store against real databases: the same behavioural suite on embedded PGlite (with
 // TimescaleDB) and on the PostgreSQL server (plain tables). No mocks.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { CopyBinaryWriter } from '../rater/storage/copy-binary.ts';
 import { openStore } from '../rater/storage/open.ts';
 import { PgSqlClient } from '../rater/storage/pg-client.ts';
 import { SqlUsageStore } from '../rater/storage/usage-store.ts';
@@ -445,6 +446,61 @@ for (const target of dbTargets) {
         { k: 1, v: 'a' },
         { k: 2, v: null },
         { k: 3, v: 'c\td' },
+      ]);
+    });
+
+    it('binary COPY: text, bigint, timestamptz and jsonb arrive exactly; a bad value fails it whole', async () => {
+      await store.sql.exec(
+        `CREATE TABLE IF NOT EXISTS copy_bin (t text, n bigint, at timestamptz, j jsonb)`,
+      );
+      // What the text format had to escape, non-ASCII text, the int64 halves' edges (negative,
+      // 2^32 ± 1, 2^53 − 1), times on both sides of PostgreSQL's 2000-01-01 epoch, a NULL.
+      const values: Array<[string, number, number | null, string]> = [
+        ['tab\there\nnew\\line\r', -1, Date.UTC(2000, 0, 1), '{}'],
+        ['Zürich 東京 🚀', -4_294_967_297, Date.UTC(1999, 11, 31, 23, 59, 59, 999), '{"a":1}'],
+        ['', 4_294_967_295, Date.UTC(2099, 11, 31, 23, 59, 59, 999), '{"r":"x\\ty"}'],
+        ['max', Number.MAX_SAFE_INTEGER, null, '{"m":0.1}'],
+        ['min', -Number.MAX_SAFE_INTEGER, 1, '{"n":{"d":[1,2]}}'],
+      ];
+      const w = new CopyBinaryWriter(16); // smaller than the data: the buffer has to grow
+      for (const [t, n, at, j] of values) {
+        w.tuple(4).text(t).int8(n);
+        if (at === null) w.null();
+        else w.timestamptz(at);
+        w.jsonb(j);
+      }
+      await store.sql.transaction((tx) =>
+        tx.copyFrom!([{ target: 'copy_bin (t, n, at, j)', data: w.finish() }]),
+      );
+      const { rows } = await store.sql.query<{
+        t: string;
+        n: string;
+        ms: string | null;
+        j: string;
+      }>(
+        `SELECT t, n::text AS n, (extract(epoch FROM at) * 1000)::bigint::text AS ms, j::text AS j
+         FROM copy_bin ORDER BY copy_bin.n`,
+      );
+      const expected = [...values]
+        .sort((a, b) => a[1] - b[1])
+        .map(([t, n, at, j]) => ({
+          t,
+          n: String(n),
+          ms: at === null ? null : String(at),
+          j: JSON.parse(j) as unknown,
+        }));
+      expect(rows.map((r) => ({ ...r, j: JSON.parse(r.j) as unknown }))).toEqual(expected);
+      // jsonb that does not parse: the whole COPY fails, nothing of it stays.
+      const bad = new CopyBinaryWriter();
+      bad.tuple(4).text('ok').int8(1).timestamptz(0).jsonb('{}');
+      bad.tuple(4).text('bad').int8(2).timestamptz(0).jsonb('{nope');
+      await expect(
+        store.sql.transaction((tx) =>
+          tx.copyFrom!([{ target: 'copy_bin (t, n, at, j)', data: bad.finish() }]),
+        ),
+      ).rejects.toMatchObject({ code: '22P02' });
+      expect((await store.sql.query(`SELECT count(*)::int AS c FROM copy_bin`)).rows).toEqual([
+        { c: values.length },
       ]);
     });
 

@@ -16,6 +16,7 @@ import { errorCode } from '../../common/errors.ts';
 import { StorageError } from './errors.ts';
 import { aggregateRollups, idOf, metersJson, splitBatch, type RollupRow } from './batch.ts';
 import { intArray, textArray } from './pg-array.ts';
+import { CopyBinaryWriter } from './copy-binary.ts';
 
 interface Conflict {
   record: StoredRecordInput;
@@ -87,7 +88,7 @@ const INGEST = `
   FROM claimed`;
 
 // Every key new: keys, then records, by COPY (key rows are locked before rollup rows, as on the
-// careful path). Times as UTC ISO text, exact to the millisecond; defaults (ingested_at) apply.
+// careful path), in binary format; defaults (ingested_at) apply.
 const COPY_KEYS = 'usage_record_keys (device_id, record_key, content_hash, ts)';
 const COPY_RECORDS = `usage_records (device_id, record_key, ts, start_ts, up, down, meters, dims,
   received_at, content_hash, clock_skew_ms, collector_id, batch_id)`;
@@ -168,66 +169,35 @@ function rollupColumns(rows: readonly RollupRow[]): string[] {
   ];
 }
 
-// COPY text format: backslash, tab, newline and carriage return are escaped; \N is NULL.
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_ESCAPES: Record<string, string> = {
-  '\\': '\\\\',
-  '\t': '\\t',
-  '\n': '\\n',
-  '\r': '\\r',
-};
-function copyText(s: string): string {
-  return COPY_SPECIAL.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c) : s;
-}
-
-const DAY_MS = 86_400_000;
-let isoDay = NaN;
-let isoDate = '';
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
-const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
-
 /**
- * `new Date(ms).toISOString()` for an integer `ms`, exactly, at a tenth of the cost: the date part
- * is worked out once per day (a batch's records share a few days) and the time by arithmetic.
- * toISOString took ~1.8 µs, three times per record, a fifth of the rater's CPU per row.
+ * The COPY data of keys and records, one pass over the records, in COPY's binary format: no time
+ * is formatted and nothing escaped here, no timestamp text parsed by the database. The columns
+ * follow COPY_KEYS and COPY_RECORDS, type by type (text, timestamptz, bigint, jsonb).
  */
-export function isoTime(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== isoDay) {
-    isoDay = day;
-    isoDate = new Date(day * DAY_MS).toISOString().slice(0, 11);
-  }
-  let rest = ms - day * DAY_MS;
-  const h = Math.floor(rest / 3_600_000);
-  rest -= h * 3_600_000;
-  const m = Math.floor(rest / 60_000);
-  rest -= m * 60_000;
-  const sec = Math.floor(rest / 1000);
-  return `${isoDate}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(rest - sec * 1000)}Z`;
-}
-
-/** The COPY data of keys and records, one pass over the records. */
 function copyData(
   records: readonly StoredRecordInput[],
   collectorId: string,
   batchId: string,
-): { keys: string; records: string } {
-  const tail = `\t${copyText(collectorId)}\t${copyText(batchId)}\n`;
-  // Lines joined once: a little cheaper than growing one string, and flat for the encoder.
-  const keys = new Array<string>(records.length);
-  const rows = new Array<string>(records.length);
-  let i = 0;
+): { keys: Buffer; records: Buffer } {
+  const keys = new CopyBinaryWriter(records.length * 96);
+  const rows = new CopyBinaryWriter(records.length * 192);
   for (const r of records) {
-    const head = `${copyText(r.deviceId)}\t${copyText(r.key)}\t`;
-    const hash = copyText(r.contentHash);
-    const end = isoTime(r.endMs);
-    keys[i] = `${head}${hash}\t${end}\n`;
-    rows[i++] =
-      `${head}${end}\t${r.startMs === undefined || r.startMs === null ? '\\N' : isoTime(r.startMs)}\t` +
-      `${r.up}\t${r.down}\t${copyText(objectJson(r.meters))}\t${copyText(objectJson(r.dims))}\t` +
-      `${isoTime(r.receivedMs)}\t${hash}\t${r.endMs - r.receivedMs}${tail}`;
+    keys.tuple(4).text(r.deviceId).text(r.key).text(r.contentHash).timestamptz(r.endMs);
+    rows.tuple(13).text(r.deviceId).text(r.key).timestamptz(r.endMs);
+    if (r.startMs === undefined || r.startMs === null) rows.null();
+    else rows.timestamptz(r.startMs);
+    rows
+      .int8(r.up)
+      .int8(r.down)
+      .jsonb(objectJson(r.meters))
+      .jsonb(objectJson(r.dims))
+      .timestamptz(r.receivedMs)
+      .text(r.contentHash)
+      .int8(r.endMs - r.receivedMs)
+      .text(collectorId)
+      .text(batchId);
   }
-  return { keys: keys.join(''), records: rows.join('') };
+  return { keys: keys.finish(), records: rows.finish() };
 }
 
 /** Everything about a batch that needs no database, worked out before its transaction opens. */

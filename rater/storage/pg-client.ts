@@ -1,6 +1,13 @@
 // SqlClient over a PostgreSQL (or TimescaleDB) server through a `pg.Pool`.
 import pg from 'pg';
-import type { CopyIn, PoolState, QueryResult, SqlClient, StorageLogger } from './sql.ts';
+import {
+  copyStatement,
+  type CopyIn,
+  type PoolState,
+  type QueryResult,
+  type SqlClient,
+  type StorageLogger,
+} from './sql.ts';
 import { isUnavailable } from './errors.ts';
 
 export interface PgClientOptions {
@@ -42,11 +49,11 @@ class CopyFromStdin implements pg.Submittable {
 
   submit(connection: pg.Connection): void {
     const c = connection as unknown as CopyConnection;
-    const statements = this.copies.map((x) => `COPY ${x.target} FROM STDIN`);
+    const statements = this.copies.map((x) => copyStatement(x, 'STDIN'));
     if (this.before !== undefined) statements.unshift(this.before);
     c.query(statements.join(';\n'));
     for (const x of this.copies) {
-      c.sendCopyFromChunk(Buffer.from(x.data, 'utf8'));
+      c.sendCopyFromChunk(typeof x.data === 'string' ? Buffer.from(x.data, 'utf8') : x.data);
       c.endCopyFrom();
     }
   }

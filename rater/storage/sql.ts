@@ -15,7 +15,13 @@ export interface QueryResult<T> {
 export interface CopyIn {
   /** `table (column, …)`: no parameters, never built from input. */
   target: string;
-  data: string;
+  /** Text format (escaped as COPY's text format requires), or binary format (copy-binary.ts). */
+  data: string | Buffer;
+}
+
+/** The COPY statement for `c`, reading from `source` (STDIN, or PGlite's '/dev/blob'). */
+export function copyStatement(c: CopyIn, source: string): string {
+  return `COPY ${c.target} FROM ${source}${typeof c.data === 'string' ? '' : ' WITH (FORMAT binary)'}`;
 }
 
 export interface SqlClient {
