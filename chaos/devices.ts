@@ -7,7 +7,7 @@ import { connectWire, type WireClient } from './mqtt-wire.ts';
 import {
   deviceId,
   recordBytes,
-  recordJson,
+  recordText,
   type DeviceTruth,
   type FleetConfig,
   type FromDevices,
@@ -115,9 +115,10 @@ class Device {
   }
 
   payload(c: Chunk): string {
+    if (this.perPublish === 1) return recordText(cfg, this.index, c.first);
     const records = [];
-    for (let s = c.first; s < c.first + c.count; s++) records.push(recordJson(cfg, this.index, s));
-    return JSON.stringify(this.perPublish === 1 ? records[0] : records);
+    for (let s = c.first; s < c.first + c.count; s++) records.push(recordText(cfg, this.index, s));
+    return `[${records.join(',')}]`;
   }
 }
 

@@ -4,6 +4,7 @@
 // is byte-identical and the ground truth needs no storage), and `Fleet`, the handle.
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { isoTime } from '../common/iso-time.ts';
 import { profileArgs, REPO, track, waitFor } from './procs.ts';
 
 export interface FleetConfig {
@@ -86,15 +87,14 @@ export function recordBytes(index: number, seq: number): { up: number; down: num
   return { up: 100 + (h % 50_000), down: 1000 + ((h >>> 8) % 200_000) };
 }
 
-export function recordJson(cfg: FleetConfig, index: number, seq: number): Record<string, unknown> {
+/**
+ * A record as the device publishes it: JSON.stringify of {seq, boot, ts, up, down}, written
+ * directly (the fleet writes one per event, and its CPU is taken from the programs it measures).
+ */
+export function recordText(cfg: FleetConfig, index: number, seq: number): string {
   const { up, down } = recordBytes(index, seq);
-  return {
-    seq,
-    boot: cfg.boot,
-    ts: new Date(cfg.baseTsMs + seq * cfg.stepMs).toISOString(),
-    up,
-    down,
-  };
+  const ts = isoTime(cfg.baseTsMs + seq * cfg.stepMs);
+  return `{"seq":${seq},"boot":${JSON.stringify(cfg.boot)},"ts":"${ts}","up":${up},"down":${down}}`;
 }
 
 /** Sum of recordBytes over seq ranges (the ground truth of records not in a device's sums). */

@@ -4,9 +4,16 @@
 // publish at QoS 1 and re-send; then the bill read back from the database must hold every
 // acknowledged record exactly once, with exact byte totals per device. Every wait in the
 // harness is on a condition with a hard limit; processes are killed whatever happens.
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordKey, type UsageRecord } from '../common/usage.ts';
-import { rangeBytes, recordBytes, type Truth } from '../chaos/fleet.ts';
+import {
+  rangeBytes,
+  recordBytes,
+  recordText,
+  type FleetConfig,
+  type Truth,
+} from '../chaos/fleet.ts';
 import { SCENARIOS, runChaos, summary, type ChaosRun } from '../chaos/harness.ts';
 import { killAllChildren } from '../chaos/procs.ts';
 import { PROFILES } from '../chaos/profiles.ts';
@@ -14,6 +21,28 @@ import { checkBilling, type Sql } from '../chaos/verify.ts';
 import { contentHash } from '../rater/storage/fingerprint.ts';
 import { openStore } from '../rater/storage/open.ts';
 import { PG_URL, hasPostgres } from './helpers/services.ts';
+
+// The devices write their JSON by hand (chaos/fleet.ts): it must be what JSON.stringify writes.
+describe('simulated device records', () => {
+  it('are JSON.stringify of {seq, boot, ts, up, down}, for any boot, seq and time', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 20 }),
+        fc.nat({ max: 10_000_000 }),
+        fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2099, 0, 1) }),
+        fc.integer({ min: 1, max: 3_600_000 }),
+        fc.nat({ max: 1000 }),
+        (boot, seq, baseTsMs, stepMs, index) => {
+          const cfg = { boot, baseTsMs, stepMs } as FleetConfig;
+          const ts = new Date(baseTsMs + seq * stepMs).toISOString();
+          const expected = JSON.stringify({ seq, boot, ts, ...recordBytes(index, seq) });
+          expect(recordText(cfg, index, seq)).toBe(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
 
 // A check that cannot fail proves nothing: first, the bill check against crafted databases.
 describe('chaos bill check', () => {

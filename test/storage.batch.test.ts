@@ -13,7 +13,7 @@ import {
   metersJson,
   splitBatch,
 } from '../rater/storage/batch.ts';
-import { isoTime } from '../rater/storage/ingest.ts';
+import { isoTime } from '../common/iso-time.ts';
 import { rec, utc } from './helpers/db.ts';
 
 describe('contentHash', () => {
