@@ -17,7 +17,17 @@ import mqtt from 'mqtt';
 import { Stage } from '../chaos/stage.ts';
 import { checkBilling, openSql } from '../chaos/verify.ts';
 import type { Benchmark } from './types.ts';
-import { benchEnv, cpuSnapshot, cpuText, cpuUse, fmt, freshDatabase, table } from './util.ts';
+import {
+  benchEnv,
+  cpuSnapshot,
+  cpuText,
+  cpuUse,
+  fmt,
+  freshDatabase,
+  schedSnapshot,
+  schedText,
+  table,
+} from './util.ts';
 
 const WINDOW = 4;
 /** Records per publish in the batched runs. */
@@ -53,6 +63,8 @@ interface RunResult {
    * event while sustained (all of them share the cores): cores ÷ CPU per event.
    */
   cpuCeiling: number;
+  /** schedText over the sustained part: the machine's busy share, main threads' run/wait/sleep. */
+  sched: string;
   problems: string[];
 }
 
@@ -103,7 +115,10 @@ async function runOnce(spec: RunSpec, tag: string, log: (l: string) => void): Pr
       recordsPerPublish: [spec.perPublish ?? 1],
       publishTimeoutMs: 10_000,
     });
+    // The devices process exists from here: its main thread is in the scheduler figures.
+    const sched0 = schedSnapshot();
     await new Promise((r) => setTimeout(r, spec.sustainMs));
+    const sched = schedText(sched0, schedSnapshot(), ['collector', 'rater', 'devices']);
     const ackedAtEnd = fleet.progress.acked;
     const shares = cpuUse(before, cpuSnapshot(), (Date.now() - t0) / 1000);
     const cpu = cpuText(shares);
@@ -144,6 +159,7 @@ async function runOnce(spec: RunSpec, tag: string, log: (l: string) => void): Pr
         bytesExact: bill.bytesExact,
         cpu,
         cpuCeiling,
+        sched,
         problems: bill.problems,
       };
     } finally {
@@ -258,6 +274,7 @@ const e2e: Benchmark = async ({ quick, log }) => {
           `CPU while sustained, ${name(r)} (share of one core): ${r.cpu}; at that CPU per ` +
           `event the ${cpus().length} cores allow ${fmt(r.cpuCeiling)} events/s`,
       ),
+      ...runs.map((r) => `Scheduler while sustained, ${name(r)}: ${r.sched}`),
       ...runs.flatMap((r) => r.problems.map((p) => `PROBLEM (${name(r)}): ${p}`)),
     ],
   };
