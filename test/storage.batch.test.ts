@@ -138,6 +138,46 @@ describe('batch planning', () => {
     ]);
   });
 
+  it('aggregates like a plain group-by, in any order of devices, dims and buckets', () => {
+    const t0 = Date.UTC(2024, 4, 1, 10);
+    const arb = fc.array(
+      fc.record({
+        device: fc.constantFrom('a', 'b', 'c'),
+        zone: fc.constantFrom(undefined, 'eu', 'us'),
+        bucket: fc.nat({ max: 3 }),
+        up: fc.nat({ max: 1000 }),
+      }),
+      { maxLength: 60 },
+    );
+    fc.assert(
+      fc.property(arb, (xs) => {
+        const records = xs.map((x, i) =>
+          rec(x.device, i, {
+            endMs: t0 + x.bucket * 300_000 + 60_000,
+            up: x.up,
+            dims: x.zone === undefined ? {} : { zone: x.zone },
+          }),
+        );
+        const expected = new Map<string, { up: number; records: number }>();
+        for (const r of records) {
+          const k = `${r.deviceId}|${dimsKey(r.dims)}|${Math.floor((r.endMs - 1) / 300_000)}`;
+          const e = expected.get(k) ?? { up: 0, records: 0 };
+          expected.set(k, { up: e.up + r.up, records: e.records + 1 });
+        }
+        const rows = aggregateRollups(records);
+        const got = new Map(
+          rows.map((r) => [
+            `${r.deviceId}|${r.dimsKey}|${r.bucketMs / 300_000}`,
+            { up: Number(r.up), records: r.records },
+          ]),
+        );
+        expect(got).toEqual(expected);
+        expect(rows.length).toBe(expected.size); // one row per group, none twice
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('addBytes stays exact past 2^53', () => {
     expect(addBytes(1, 2)).toBe(3);
     expect(addBytes(Number.MAX_SAFE_INTEGER, 2)).toBe(9007199254740993n);

@@ -100,10 +100,23 @@ export interface RollupRow {
  * (device, dims key, bucket) so concurrent raters lock rollup rows in the same order.
  */
 export function aggregateRollups(records: readonly StoredRecordInput[]): RollupRow[] {
-  const rows = new Map<string, RollupRow>();
+  // Rows by (device, dims key), then by bucket. Records come sorted by device (splitBatch), so
+  // the (device, dims) group is looked up once per run of records, not built as a string and
+  // hashed for every record.
+  const groups = new Map<string, Map<number, RollupRow>>();
+  const all: RollupRow[] = [];
+  let group: Map<number, RollupRow> | undefined;
+  let groupDevice: string | undefined;
+  let groupDims: string | undefined;
   const row = (r: StoredRecordInput, dk: string, bucketMs: number): RollupRow => {
-    const id = `${r.deviceId}\u0000${dk}\u0000${bucketMs}`;
-    let out = rows.get(id);
+    if (group === undefined || r.deviceId !== groupDevice || dk !== groupDims) {
+      const id = `${r.deviceId}\u0000${dk}`;
+      group = groups.get(id);
+      if (!group) groups.set(id, (group = new Map()));
+      groupDevice = r.deviceId;
+      groupDims = dk;
+    }
+    let out = group.get(bucketMs);
     if (!out) {
       out = {
         deviceId: r.deviceId,
@@ -115,7 +128,8 @@ export function aggregateRollups(records: readonly StoredRecordInput[]): RollupR
         records: 0,
         meters: new Map(),
       };
-      rows.set(id, out);
+      group.set(bucketMs, out);
+      all.push(out);
     }
     return out;
   };
@@ -155,7 +169,7 @@ export function aggregateRollups(records: readonly StoredRecordInput[]): RollupR
       sum.add(v);
     }
   }
-  return [...rows.values()].sort(
+  return all.sort(
     (a, b) => cmp(a.deviceId, b.deviceId) || cmp(a.dimsKey, b.dimsKey) || a.bucketMs - b.bucketMs,
   );
 }
