@@ -82,6 +82,17 @@ export class CopyBinaryWriter {
     return this;
   }
 
+  /**
+   * A field encoded beforehand by `encodedText` / `encodedJsonb`: a value every tuple of a batch
+   * repeats is encoded once and copied, not re-encoded per tuple.
+   */
+  encoded(field: Buffer): this {
+    this.room(field.length);
+    this.buf.set(field, this.at);
+    this.at += field.length;
+    return this;
+  }
+
   /** The whole COPY data, trailer included. The writer must not be used afterwards. */
   finish(): Buffer {
     this.room(2);
@@ -97,4 +108,16 @@ export class CopyBinaryWriter {
     this.buf.writeInt32BE(hi, at);
     this.buf.writeUInt32BE(v - hi * TWO_32, at + 4);
   }
+}
+
+/** A text field, length prefix included, for `CopyBinaryWriter.encoded`. */
+export function encodedText(s: string): Buffer {
+  const w = new CopyBinaryWriter(19 + 4 + 3 * s.length).text(s).finish();
+  return w.subarray(19, w.length - 2); // without the header and the trailer
+}
+
+/** A jsonb field, length prefix and version byte included, for `CopyBinaryWriter.encoded`. */
+export function encodedJsonb(json: string): Buffer {
+  const w = new CopyBinaryWriter(19 + 5 + 3 * json.length).jsonb(json).finish();
+  return w.subarray(19, w.length - 2);
 }

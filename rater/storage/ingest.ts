@@ -16,7 +16,7 @@ import { errorCode } from '../../common/errors.ts';
 import { StorageError } from './errors.ts';
 import { aggregateRollups, idOf, metersJson, splitBatch, type RollupRow } from './batch.ts';
 import { intArray, textArray } from './pg-array.ts';
-import { CopyBinaryWriter } from './copy-binary.ts';
+import { CopyBinaryWriter, encodedJsonb, encodedText } from './copy-binary.ts';
 
 interface Conflict {
   record: StoredRecordInput;
@@ -181,23 +181,35 @@ function copyData(
 ): { keys: Buffer; records: Buffer } {
   const keys = new CopyBinaryWriter(records.length * 96);
   const rows = new CopyBinaryWriter(records.length * 192);
+  const collector = encodedText(collectorId);
+  const batch = encodedText(batchId);
   for (const r of records) {
     keys.tuple(4).text(r.deviceId).text(r.key).text(r.contentHash).timestamptz(r.endMs);
     rows.tuple(13).text(r.deviceId).text(r.key).timestamptz(r.endMs);
     if (r.startMs === undefined || r.startMs === null) rows.null();
     else rows.timestamptz(r.startMs);
+    rows.int8(r.up).int8(r.down);
+    jsonbField(rows, r.meters);
+    jsonbField(rows, r.dims);
     rows
-      .int8(r.up)
-      .int8(r.down)
-      .jsonb(objectJson(r.meters))
-      .jsonb(objectJson(r.dims))
       .timestamptz(r.receivedMs)
       .text(r.contentHash)
       .int8(r.endMs - r.receivedMs)
-      .text(collectorId)
-      .text(batchId);
+      .encoded(collector)
+      .encoded(batch);
   }
   return { keys: keys.finish(), records: rows.finish() };
+}
+
+const EMPTY_JSONB = encodedJsonb(EMPTY_JSON);
+
+/** Most records carry no meters and no dims: their `{}` is copied, not encoded. */
+function jsonbField(w: CopyBinaryWriter, o: Record<string, unknown> | undefined): void {
+  for (const _ in o) {
+    w.jsonb(JSON.stringify(o));
+    return;
+  }
+  w.encoded(EMPTY_JSONB);
 }
 
 /** Everything about a batch that needs no database, worked out before its transaction opens. */
