@@ -11,7 +11,17 @@ import { DEPLOYED_ENV, freePort, REPO, track } from '../chaos/procs.ts';
 import { Stage } from '../chaos/stage.ts';
 import type { LoadConfig, LoadResult } from './mqtt-load.ts';
 import type { Benchmark } from './types.ts';
-import { benchEnv, cpuSnapshot, cpuText, cpuUse, fmt, freshDatabase, table } from './util.ts';
+import {
+  benchEnv,
+  cpuSnapshot,
+  cpuText,
+  cpuUse,
+  fmt,
+  freshDatabase,
+  schedSnapshot,
+  schedText,
+  table,
+} from './util.ts';
 
 function forkTs(file: string, args: string[] = [], env?: NodeJS.ProcessEnv): ChildProcess {
   const child = fork(join(REPO, file), args, {
@@ -41,6 +51,8 @@ function message<T>(child: ChildProcess, timeoutMs: number, what: string): Promi
 interface Run extends LoadResult {
   rate: number;
   cpu: Record<string, number>;
+  /** schedText over the measured window (bench/util.ts). */
+  sched: string;
 }
 
 /** Runs the generator against `url`; CPU of every process is sampled over the measured window. */
@@ -50,16 +62,23 @@ async function load(cfg: LoadConfig): Promise<Run> {
     gen.send(cfg);
     await new Promise((r) => setTimeout(r, cfg.warmupMs));
     const before = cpuSnapshot();
+    const sched0 = schedSnapshot();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, cfg.durationMs));
     const cpu = cpuUse(before, cpuSnapshot(), (performance.now() - t0) / 1000);
+    const sched = schedText(sched0, schedSnapshot(), [
+      'bare-aedes',
+      'collector',
+      'rater',
+      'load-generator',
+    ]);
     const m = await message<{ result?: LoadResult; error?: string }>(
       gen,
       cfg.warmupMs + cfg.durationMs + 30_000,
       'the load generator',
     );
     if (!m.result) throw new Error(`load generator: ${m.error}`);
-    return { ...m.result, rate: m.result.acked / m.result.seconds, cpu };
+    return { ...m.result, rate: m.result.acked / m.result.seconds, cpu, sched };
   } finally {
     gen.kill('SIGKILL');
   }
@@ -172,6 +191,8 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
     notes: [
       `bare aedes run, CPU (share of one core): ${cpuText(aedes.cpu)}`,
       `collector run, CPU (share of one core): ${cpuText(collector.cpu)}`,
+      `bare aedes run, scheduler: ${aedes.sched}`,
+      `collector run, scheduler: ${collector.sched}`,
       `CPU per acknowledged message, µs: bare aedes run: ${perMsgText(aedes)}; collector run: ` +
         `${perMsgText(collector)}`,
       `collector outbox backlog at the end of the run: ${fmt(backlog)} records (forwarding kept ` +
