@@ -205,11 +205,9 @@ const EMPTY_JSONB = encodedJsonb(EMPTY_JSON);
 
 /** Most records carry no meters and no dims: their `{}` is copied, not encoded. */
 function jsonbField(w: CopyBinaryWriter, o: Record<string, unknown> | undefined): void {
-  for (const _ in o) {
-    w.jsonb(JSON.stringify(o));
-    return;
-  }
-  w.encoded(EMPTY_JSONB);
+  const json = objectJson(o);
+  if (json === EMPTY_JSON) w.encoded(EMPTY_JSONB);
+  else w.jsonb(json);
 }
 
 /** Everything about a batch that needs no database, worked out before its transaction opens. */
