@@ -4,7 +4,7 @@
 // is byte-identical and the ground truth needs no storage), and `Fleet`, the handle.
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { isoTime } from '../common/iso-time.ts';
+import { isoTime } from './iso-time.ts';
 import { profileArgs, REPO, track, waitFor } from './procs.ts';
 
 export interface FleetConfig {

@@ -15,12 +15,32 @@ import {
   type Truth,
 } from '../chaos/fleet.ts';
 import { SCENARIOS, runChaos, summary, type ChaosRun } from '../chaos/harness.ts';
+import { isoTime } from '../chaos/iso-time.ts';
 import { killAllChildren } from '../chaos/procs.ts';
 import { PROFILES } from '../chaos/profiles.ts';
 import { checkBilling, type Sql } from '../chaos/verify.ts';
 import { contentHash } from '../rater/storage/fingerprint.ts';
 import { openStore } from '../rater/storage/open.ts';
 import { PG_URL, hasPostgres } from './helpers/services.ts';
+
+describe('isoTime', () => {
+  it('is toISOString exactly, for any millisecond of 1970-2200 and across day edges', () => {
+    const edges = [0, 1, 999, 1000, 59_999, 3_599_999, 86_399_999, 86_400_000, 86_400_001];
+    for (const day of [0, 11_016, 10_957, 47_482])
+      // 1970, 2000-02-29 +, 2000-01-01, 2100-01-01
+      for (const e of edges) {
+        const ms = day * 86_400_000 + e;
+        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+        expect(isoTime(ms - 1)).toBe(new Date(ms - 1).toISOString());
+      }
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }), (ms) => {
+        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
 
 // The devices write their JSON by hand (chaos/fleet.ts): it must be what JSON.stringify writes.
 describe('simulated device records', () => {

@@ -13,7 +13,6 @@ import {
   metersJson,
   splitBatch,
 } from '../rater/storage/batch.ts';
-import { isoTime } from '../common/iso-time.ts';
 import { rec, utc } from './helpers/db.ts';
 
 describe('contentHash', () => {
@@ -204,24 +203,5 @@ describe('batch planning', () => {
     expect(sum(1e21)).toBe('1000000000000000000000');
     expect(sum(1e300, 1e-300)).toBe(`1${'0'.repeat(300)}.${'0'.repeat(299)}1`);
     expect(sum(5e-7)).toBe('0.0000005'); // never exponent notation
-  });
-});
-
-describe('isoTime', () => {
-  it('is toISOString exactly, for any millisecond of 1970-2200 and across day edges', () => {
-    const edges = [0, 1, 999, 1000, 59_999, 3_599_999, 86_399_999, 86_400_000, 86_400_001];
-    for (const day of [0, 11_016, 10_957, 47_482])
-      // 1970, 2000-02-29 +, 2000-01-01, 2100-01-01
-      for (const e of edges) {
-        const ms = day * 86_400_000 + e;
-        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
-        expect(isoTime(ms - 1)).toBe(new Date(ms - 1).toISOString());
-      }
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }), (ms) => {
-        expect(isoTime(ms)).toBe(new Date(ms).toISOString());
-      }),
-      { numRuns: 2000 },
-    );
   });
 });

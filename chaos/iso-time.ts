@@ -1,5 +1,5 @@
-// UTC ISO-8601 times with milliseconds, as `Date.prototype.toISOString` writes them, for the hot
-// paths that write one per record (the rater's COPY rows, the benchmarks' simulated devices).
+// UTC ISO-8601 times with milliseconds, as `Date.prototype.toISOString` writes them, for the
+// simulated devices, which write one per record on the cores the measured programs share.
 const DAY_MS = 86_400_000;
 // The last day formatted: a memo of a pure function (not shared state anyone depends on).
 let isoDay = NaN;
@@ -9,8 +9,9 @@ const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${
 
 /**
  * `new Date(ms).toISOString()` for an integer `ms`, exactly, at a tenth of the cost: the date part
- * is worked out once per day (a batch's records share a few days) and the time by arithmetic.
- * toISOString took ~1.8 µs, three times per record, a fifth of the rater's CPU per row.
+ * is worked out once per day (consecutive records share a day) and the time by arithmetic
+ * (toISOString took ~1.8 µs per call, measured in the rater, which used this until it moved to
+ * binary COPY).
  */
 export function isoTime(ms: number): string {
   const day = Math.floor(ms / DAY_MS);
