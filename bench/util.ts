@@ -161,7 +161,7 @@ export interface SchedSnapshot {
   atNs: bigint;
   busyTicks: number;
   allTicks: number;
-  /** label → summed main-thread run and run-queue wait nanoseconds. */
+  /** pid → its label and its main thread's run and run-queue wait so far, in nanoseconds. */
   mains: Map<number, { label: string; runNs: number; waitNs: number }>;
 }
 
