@@ -31,6 +31,7 @@ import { openStore } from '../rater/storage/open.ts';
 import { PgSqlClient } from '../rater/storage/pg-client.ts';
 import { intArray, textArray } from '../rater/storage/pg-array.ts';
 import { CopyBinaryWriter } from '../rater/storage/copy-binary.ts';
+import { recordCopies } from '../rater/storage/ingest.ts';
 import type { CopyIn, SqlClient } from '../rater/storage/sql.ts';
 
 /** Rows per batch: what a collector sends by default (its batchMaxRecords). */
@@ -120,6 +121,8 @@ function storedRecords(tag: string, b: number): StoredRecordInput[] {
 const tsv = (rows: Array<Array<string | number | null>>) =>
   rows.map((r) => r.map((v) => (v === null ? '\\N' : String(v))).join('\t')).join('\n') + '\n';
 
+const ROLLUPS_TARGET = 'usage_5m (device_id, dims_key, bucket, dims, up, down, records, meters)';
+
 /** The COPY data of batch `b`: keys, records and rollups. */
 function copyData(tag: string, b: number): CopyIn[] {
   const recs = storedRecords(tag, b);
@@ -150,7 +153,7 @@ function copyData(tag: string, b: number): CopyIn[] {
       ),
     },
     {
-      target: 'usage_5m (device_id, dims_key, bucket, dims, up, down, records, meters)',
+      target: ROLLUPS_TARGET,
       data: tsv(
         aggregateRollups(recs).map((x) => [
           x.deviceId,
@@ -167,27 +170,9 @@ function copyData(tag: string, b: number): CopyIn[] {
   ];
 }
 
-/** The same three COPYs in COPY's binary format (what the rater itself sends, copy-binary.ts). */
+/** The same three COPYs in COPY's binary format: keys and records exactly as the rater sends them. */
 function binaryCopyData(tag: string, b: number): CopyIn[] {
   const recs = storedRecords(tag, b);
-  const keys = new CopyBinaryWriter();
-  const rows = new CopyBinaryWriter();
-  for (const r of recs) {
-    keys.tuple(4).text(r.deviceId).text(r.key).text(r.contentHash).timestamptz(r.endMs);
-    rows.tuple(13).text(r.deviceId).text(r.key).timestamptz(r.endMs);
-    if (r.startMs === undefined) rows.null();
-    else rows.timestamptz(r.startMs);
-    rows
-      .int8(r.up)
-      .int8(r.down)
-      .jsonb(JSON.stringify(r.meters))
-      .jsonb(JSON.stringify(r.dims))
-      .timestamptz(r.receivedMs)
-      .text(r.contentHash)
-      .int8(r.endMs - r.receivedMs)
-      .text(COLLECTOR)
-      .text(`${tag}-${b}`);
-  }
   const rollups = new CopyBinaryWriter();
   for (const x of aggregateRollups(recs))
     rollups
@@ -200,11 +185,9 @@ function binaryCopyData(tag: string, b: number): CopyIn[] {
       .int8(Number(x.down))
       .int8(x.records)
       .jsonb(metersJson(x.meters));
-  const [k, r, x] = copyData(tag, b).map((c) => c.target);
   return [
-    { target: k as string, data: keys.finish() },
-    { target: r as string, data: rows.finish() },
-    { target: x as string, data: rollups.finish() },
+    ...recordCopies(recs, COLLECTOR, `${tag}-${b}`),
+    { target: ROLLUPS_TARGET, data: rollups.finish() },
   ];
 }
 

@@ -170,15 +170,15 @@ function rollupColumns(rows: readonly RollupRow[]): string[] {
 }
 
 /**
- * The COPY data of keys and records, one pass over the records, in COPY's binary format: no time
+ * The COPYs of keys and records (also the benchmark's binary plain insert), one pass over the records, in COPY's binary format: no time
  * is formatted and nothing escaped here, no timestamp text parsed by the database. The columns
  * follow COPY_KEYS and COPY_RECORDS, type by type (text, timestamptz, bigint, jsonb).
  */
-function copyData(
+export function recordCopies(
   records: readonly StoredRecordInput[],
   collectorId: string,
   batchId: string,
-): { keys: Buffer; records: Buffer } {
+): CopyIn[] {
   const keys = new CopyBinaryWriter(records.length * 96);
   const rows = new CopyBinaryWriter(records.length * 192);
   const collector = encodedText(collectorId);
@@ -198,7 +198,10 @@ function copyData(
       .encoded(collector)
       .encoded(batch);
   }
-  return { keys: keys.finish(), records: rows.finish() };
+  return [
+    { target: COPY_KEYS, data: keys.finish() },
+    { target: COPY_RECORDS, data: rows.finish() },
+  ];
 }
 
 const EMPTY_JSONB = encodedJsonb(EMPTY_JSON);
@@ -227,15 +230,11 @@ export interface IngestPlan {
 export function planIngest(batch: IngestBatchInput): IngestPlan {
   const { unique, repeats } = splitBatch(batch.records);
   if (unique.length === 0) return { batch, unique, repeats, copies: [], rollups: [] };
-  const data = copyData(unique, batch.collectorId, batch.batchId);
   return {
     batch,
     unique,
     repeats,
-    copies: [
-      { target: COPY_KEYS, data: data.keys },
-      { target: COPY_RECORDS, data: data.records },
-    ],
+    copies: recordCopies(unique, batch.collectorId, batch.batchId),
     rollups: rollupColumns(aggregateRollups(unique)),
   };
 }
