@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import type { UsageRecord } from '../common/usage.ts';
 import { createHash } from 'node:crypto';
 import { contentHash } from '../rater/storage/fingerprint.ts';
+import { intText } from '../common/int-text.ts';
 import { intArray, textArray } from '../rater/storage/pg-array.ts';
 import {
   MeterSum,
@@ -97,6 +98,23 @@ describe('contentHash', () => {
   });
 });
 
+describe('intText', () => {
+  it('writes every number as String does (property), around the 2^30 and 1e8 edges too', () => {
+    const edges = [0, -0, 1, -1, 2 ** 30 - 1, 2 ** 30, -(2 ** 30), 99_999_999, 100_000_000];
+    for (const n of [...edges, 100_000_001, 1e15, 1e15 + 7, 2 ** 53 - 1, -(2 ** 53 - 1)])
+      expect(intText(n)).toBe(String(n));
+    // Not safe integers: the general form, unchanged.
+    for (const n of [2 ** 53, 2e9 + 0.5, 1e21, -1.5, NaN, Infinity])
+      expect(intText(n)).toBe(String(n));
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (n) => {
+        expect(intText(n)).toBe(String(n));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
 describe('batch planning', () => {
   it('dimsKey is canonical and empty for no dims', () => {
     expect(dimsKey({})).toBe('');
@@ -116,6 +134,43 @@ describe('batch planning', () => {
       'b/s::1',
     ]);
     expect(r.repeats).toEqual([a1b]);
+  });
+
+  it('splitBatch is a first-wins map sorted by (device, key), repeats in arrival order (property)', () => {
+    // The definition, written the plain way: a map of first occurrences, sorted on the joined id.
+    const plain = (xs: ReturnType<typeof rec>[]) => {
+      const first = new Map<string, ReturnType<typeof rec>>();
+      const repeats: ReturnType<typeof rec>[] = [];
+      for (const r of xs) {
+        const id = `${r.deviceId}\u0000${r.key}`;
+        if (first.has(id)) repeats.push(r);
+        else first.set(id, r);
+      }
+      const unique = [...first].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+      return { unique, repeats };
+    };
+    const arb = fc.array(
+      fc.record({
+        device: fc.constantFrom('a', 'a:', 'b', 'a.b', 'B'),
+        seq: fc.nat({ max: 12 }),
+        boot: fc.constantFrom(undefined, '', '1', 'x:y'),
+        up: fc.nat({ max: 3 }),
+      }),
+      { maxLength: 80 },
+    );
+    fc.assert(
+      fc.property(arb, (xs) => {
+        const records = xs.map((x) => rec(x.device, x.seq, { up: x.up, boot: x.boot }));
+        const got = splitBatch(records);
+        const want = plain(records);
+        // Identity, not equality: the very record objects, in the same places.
+        expect(got.unique.length).toBe(want.unique.length);
+        got.unique.forEach((r, i) => expect(r).toBe(want.unique[i]));
+        expect(got.repeats.length).toBe(want.repeats.length);
+        got.repeats.forEach((r, i) => expect(r).toBe(want.repeats[i]));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('aggregates rollups per (device, dims, bucket), sorted', () => {

@@ -69,17 +69,30 @@ export interface SplitBatch {
   repeats: StoredRecordInput[];
 }
 
-/** First occurrence wins; the rest are judged against whatever ends up stored for the key. */
+/** (deviceId, key) order: one string comparison when equal, which most neighbours are. */
+function byId(a: StoredRecordInput, b: StoredRecordInput): number {
+  if (a.deviceId !== b.deviceId) return a.deviceId < b.deviceId ? -1 : 1;
+  return a.key === b.key ? 0 : a.key < b.key ? -1 : 1;
+}
+
+/**
+ * First occurrence wins; the rest are judged against whatever ends up stored for the key. A
+ * stable sort keeps arrival order among records of one key, so the first of each run is its first
+ * occurrence: no map and no joined id string per record.
+ */
 export function splitBatch(records: readonly StoredRecordInput[]): SplitBatch {
-  const first = new Map<string, StoredRecordInput>();
-  const repeats: StoredRecordInput[] = [];
-  for (const r of records) {
-    const id = idOf(r);
-    if (first.has(id)) repeats.push(r);
-    else first.set(id, r);
+  const sorted = records.slice().sort(byId);
+  const unique: StoredRecordInput[] = [];
+  let repeats: StoredRecordInput[] = [];
+  let prev: StoredRecordInput | undefined;
+  for (const r of sorted) {
+    if (prev !== undefined && byId(prev, r) === 0) repeats.push(r);
+    else unique.push((prev = r));
   }
-  // Sorting on the joined id is the same order as on (deviceId, key): NUL sorts first.
-  const unique = [...first.entries()].sort(([a], [b]) => cmp(a, b)).map(([, r]) => r);
+  if (repeats.length > 1) {
+    const arrival = new Map(records.map((r, i) => [r, i]));
+    repeats = repeats.sort((a, b) => (arrival.get(a) ?? 0) - (arrival.get(b) ?? 0));
+  }
   return { unique, repeats };
 }
 

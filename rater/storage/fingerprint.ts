@@ -1,6 +1,7 @@
 // The content fingerprint that tells a duplicate (same key, same content: a harmless resend)
 // from a conflict (same key, different content). Pure.
 import { hash } from 'node:crypto';
+import { intText } from '../../common/int-text.ts';
 import type { UsageRecord } from '../../common/usage.ts';
 
 // Bump when the serialisation changes; stored hashes of the old form would then read as
@@ -26,8 +27,10 @@ function isEmpty(o: object | undefined): boolean {
 export function canonicalContent(r: UsageRecord): string {
   // Most records carry no meters or dims: the same JSON text without building arrays. Times and
   // byte counts are validated safe integers, whose JSON form is String(n).
-  if (isEmpty(r.meters) && isEmpty(r.dims))
-    return `["${FORMAT}",${r.startMs ?? null},${r.endMs},${r.up},${r.down},[],[]]`;
+  if (isEmpty(r.meters) && isEmpty(r.dims)) {
+    const start = r.startMs === undefined || r.startMs === null ? 'null' : intText(r.startMs);
+    return `["${FORMAT}",${start},${intText(r.endMs)},${intText(r.up)},${intText(r.down)},[],[]]`;
+  }
   return JSON.stringify([
     FORMAT,
     r.startMs ?? null,
