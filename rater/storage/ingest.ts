@@ -183,9 +183,13 @@ export function recordCopies(
   const rows = new CopyBinaryWriter(records.length * 192);
   const collector = encodedText(collectorId);
   const batch = encodedText(batchId);
+  // Records come sorted by device (splitBatch): its id is encoded once per run, not per record.
+  let device = '';
+  let deviceField = encodedText(device);
   for (const r of records) {
-    keys.tuple(4).text(r.deviceId).text(r.key).text(r.contentHash).timestamptz(r.endMs);
-    rows.tuple(13).text(r.deviceId).text(r.key).timestamptz(r.endMs);
+    if (r.deviceId !== device) deviceField = encodedText((device = r.deviceId));
+    keys.tuple(4).encoded(deviceField).text(r.key).text(r.contentHash).timestamptz(r.endMs);
+    rows.tuple(13).encoded(deviceField).text(r.key).timestamptz(r.endMs);
     if (r.startMs === undefined || r.startMs === null) rows.null();
     else rows.timestamptz(r.startMs);
     rows.int8(r.up).int8(r.down);
