@@ -468,6 +468,47 @@ describe('protobuf payload parser', () => {
   });
 });
 
+describe('record rules', () => {
+  it('refuses dims by their exact JSON size in UTF-8, near the limit too, whatever their text', () => {
+    // Values that swell in JSON (control characters escape to six bytes, non-ASCII takes two to
+    // four) and sizes around the 2048-byte limit, where a bound that skips the exact size could err.
+    const unit = fc.oneof(
+      fc.constantFrom('a', '"', '\\', '\u0001', '\u001f', 'é', '€', '\ud83d\ude00'),
+      anyUnit,
+    );
+    // Some values all escapes (six bytes a unit): the worst case the size bound must cover.
+    const escapes = fc.nat({ max: 256 }).map((n) => '\u0001'.repeat(n));
+    const value = fc
+      .array(unit, { minLength: 20, maxLength: 256, size: 'max' })
+      .map((us) => us.join('').slice(0, 256))
+      .chain((v) => fc.oneof(fc.constant(v), escapes));
+    const dims = fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,63}$/), value, {
+      maxKeys: LIMITS.maxDims,
+      size: 'max',
+    });
+    fc.assert(
+      fc.property(dims, (d) => {
+        const rec = {
+          deviceId: DEV,
+          seq: 1,
+          endMs: NOW,
+          up: 1,
+          down: 1,
+          meters: {},
+          dims: d,
+          receivedMs: NOW,
+        };
+        const size = Buffer.byteLength(JSON.stringify(d), 'utf8');
+        const reason = checkUsageRecord(rec);
+        if (size > LIMITS.dimsMaxBytes)
+          expect(reason).toBe(`dims take ${size} bytes as JSON; at most 2048 are accepted`);
+        else expect(reason ?? '').not.toMatch(/bytes as JSON/);
+      }),
+      { numRuns: RUNS, seed: 7 },
+    );
+  });
+});
+
 describe('plan documents', () => {
   const example = parseYaml(readFileSync('examples/plans/iot-standard.yaml', 'utf8')) as unknown;
 
