@@ -11,6 +11,12 @@ import {
   type UsageRecordMsg,
 } from '../proto/index.ts';
 import type { Rater } from '../rater/rater.ts';
+import { silentLogger } from '../common/logger.ts';
+import type { UsageRecord as Usage } from '../common/usage.ts';
+import { IngestService, fromWire } from '../rater/ingest/service.ts';
+import { RaterMetrics } from '../rater/metrics.ts';
+import { contentHash } from '../rater/storage/fingerprint.ts';
+import { openStore } from '../rater/storage/open.ts';
 import { startRater, T0, usageTotals } from './helpers/stack.ts';
 
 const RECEIVED = T0 + 3_600_000;
@@ -452,5 +458,58 @@ describe('rater gRPC ingest and HTTP API', () => {
       expect(empty.status).toBe(200);
       expect(await empty.text()).toBe('start,up,down,total,records\n');
     });
+  });
+});
+
+describe('ingest of neighbouring records with equal and different dims', () => {
+  // Ingest works out the dims' canonical key once per run of equal dims: each record must still
+  // be stored, hashed and rolled up with its own dims.
+  it('stores each record with its own dims, content hash and rollup group', async () => {
+    const store = await openStore('embedded:memory');
+    try {
+      await store.migrate();
+      const service = new IngestService({
+        store,
+        metrics: new RaterMetrics(),
+        logger: silentLogger(),
+        maxBatchRecords: 100,
+      });
+      const dims: Record<string, string>[] = [
+        { zone: 'eu' },
+        { zone: 'eu' },
+        { zone: 'us' },
+        {},
+        { zone: 'us', apn: 'x' },
+        { apn: 'x', zone: 'us' },
+        { zone: 'us' },
+        { zone: 'eu' },
+        {},
+      ];
+      const records = dims.map((d, i) => wire('dev-dims', i + 1, { dims: d }));
+      const res = await service.ingest({ collectorId: 'gw', batchId: 'dims-1', records });
+      expect(res).toMatchObject({ accepted: dims.length, duplicates: 0, conflicts: 0 });
+
+      const stored = await store.sql.query<{ seq: number; dims: unknown; content_hash: string }>(
+        `SELECT split_part(record_key, ':', 3)::int AS seq, dims, content_hash
+         FROM usage_records WHERE device_id = 'dev-dims' ORDER BY 1`,
+      );
+      expect(stored.rows.map((r) => r.dims)).toEqual(dims);
+      stored.rows.forEach((r, i) =>
+        expect(r.content_hash).toBe(contentHash(fromWire(records[i] as UsageRecordMsg) as Usage)),
+      );
+
+      const groups = await store.sql.query<{ dims_key: string; records: number }>(
+        `SELECT dims_key, sum(records)::int AS records FROM usage_5m
+         WHERE device_id = 'dev-dims' GROUP BY dims_key ORDER BY dims_key`,
+      );
+      expect(groups.rows).toEqual([
+        { dims_key: '', records: 2 },
+        { dims_key: '[["apn","x"],["zone","us"]]', records: 2 },
+        { dims_key: '[["zone","eu"]]', records: 3 },
+        { dims_key: '[["zone","us"]]', records: 2 },
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });

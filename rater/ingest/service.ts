@@ -13,6 +13,7 @@ import type {
 import { RaterError } from '../errors.ts';
 import type { RaterMetrics } from '../metrics.ts';
 import { StorageError } from '../storage/errors.ts';
+import { dimsKey, sameDims } from '../storage/batch.ts';
 import { contentHash } from '../storage/fingerprint.ts';
 import type { IngestOutcome, StoredRecordInput, UsageStore } from '../storage/store.ts';
 
@@ -92,6 +93,10 @@ export class IngestService {
 
     const records: Indexed[] = [];
     const rejected: RejectionMsg[] = [];
+    // Neighbouring records mostly carry equal dims (a device's, or a fleet's): their canonical
+    // key is serialised once per run of equal dims, not per record.
+    let dims: Record<string, string> | undefined;
+    let dimsText = '';
     wire.forEach((m, index) => {
       const r = fromWire(m);
       const reason = checkUsageRecord(r);
@@ -102,6 +107,11 @@ export class IngestService {
       // The checked object itself becomes the stored record: an object spread per record cost
       // more than the whole validation.
       const record = r as StoredRecordInput;
+      if (dims === undefined || !sameDims(record.dims, dims)) {
+        dims = record.dims;
+        dimsText = dimsKey(dims);
+      }
+      record.dimsKey = dimsText;
       record.key = recordKey(record);
       record.contentHash = contentHash(record);
       records.push({ index, record });

@@ -54,12 +54,37 @@ export function addBytes(a: Bytes, b: Bytes): Bytes {
   return BigInt(a) + BigInt(b);
 }
 
+/**
+ * JSON of an object's `[name, value]` entries sorted by name in code-unit order: the text of
+ * `JSON.stringify(Object.entries(o).sort(...))`, without the entry arrays.
+ */
+export function entriesJson(o: Record<string, string | number>): string {
+  const names = Object.keys(o);
+  if (names.length > 1) names.sort(); // the default order compares UTF-16 code units
+  let out = '[';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    out += `${i === 0 ? '' : ','}[${JSON.stringify(name)},${JSON.stringify(o[name])}]`;
+  }
+  return `${out}]`;
+}
+
 /** Canonical dimension-set key: '' for no dims, else JSON of the entries sorted by name. */
 export function dimsKey(dims: Record<string, string> | undefined): string {
-  if (isEmpty(dims)) return '';
-  const entries = Object.entries(dims ?? {});
-  if (entries.length === 0) return '';
-  return JSON.stringify(entries.sort(([a], [b]) => cmp(a, b)));
+  if (dims === undefined || isEmpty(dims)) return '';
+  return entriesJson(dims);
+}
+
+/** Whether two dims objects hold the same entries, in any order: no serialisation needed. */
+export function sameDims(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
 
 export interface SplitBatch {
@@ -147,7 +172,7 @@ export function aggregateRollups(records: readonly StoredRecordInput[]): RollupR
     return out;
   };
   for (const r of records) {
-    const dk = dimsKey(r.dims);
+    const dk = r.dimsKey ?? dimsKey(r.dims);
     const end = bucketOf(r.endMs - 1);
     // Most records fit one bucket: no split. The rest split in numbers where that is exact.
     const shares =

@@ -14,7 +14,14 @@ import type { IngestBatchInput, IngestOutcome, StoredRecordInput } from './store
 import type { CopyIn, SqlClient } from './sql.ts';
 import { errorCode } from '../../common/errors.ts';
 import { StorageError } from './errors.ts';
-import { aggregateRollups, idOf, metersJson, splitBatch, type RollupRow } from './batch.ts';
+import {
+  aggregateRollups,
+  dimsKey,
+  idOf,
+  metersJson,
+  splitBatch,
+  type RollupRow,
+} from './batch.ts';
 import { intArray, textArray } from './pg-array.ts';
 import { CopyBinaryWriter, encodedJsonb, encodedText } from './copy-binary.ts';
 
@@ -108,6 +115,7 @@ const INSERT_CONFLICTS = `
   ON CONFLICT DO NOTHING`;
 
 const EMPTY_JSON = '{}';
+const EMPTY_JSONB = encodedJsonb(EMPTY_JSON);
 
 function objectJson(o: Record<string, unknown> | undefined): string {
   for (const _ in o) return JSON.stringify(o);
@@ -170,9 +178,10 @@ function rollupColumns(rows: readonly RollupRow[]): string[] {
 }
 
 /**
- * The COPYs of keys and records (also the benchmark's binary plain insert), one pass over the records, in COPY's binary format: no time
- * is formatted and nothing escaped here, no timestamp text parsed by the database. The columns
- * follow COPY_KEYS and COPY_RECORDS, type by type (text, timestamptz, bigint, jsonb).
+ * The COPYs of keys and records (also the benchmark's binary plain insert), one pass over the
+ * records, in COPY's binary format: no time is formatted and nothing escaped here, no timestamp
+ * text parsed by the database. The columns follow COPY_KEYS and COPY_RECORDS, type by type (text,
+ * timestamptz, bigint, jsonb).
  */
 export function recordCopies(
   records: readonly StoredRecordInput[],
@@ -186,7 +195,16 @@ export function recordCopies(
   // Records come sorted by device (splitBatch): its id is encoded once per run, not per record.
   let device = '';
   let deviceField = encodedText(device);
+  // And the dims' jsonb once per run of equal dims (jsonb keeps no key order: equal canonical
+  // keys store equal values).
+  let dims = '';
+  let dimsField = EMPTY_JSONB;
   for (const r of records) {
+    const dk = r.dimsKey ?? dimsKey(r.dims);
+    if (dk !== dims) {
+      dims = dk;
+      dimsField = dk === '' ? EMPTY_JSONB : encodedJsonb(objectJson(r.dims));
+    }
     if (r.deviceId !== device) deviceField = encodedText((device = r.deviceId));
     keys.tuple(4).encoded(deviceField).text(r.key).text(r.contentHash).timestamptz(r.endMs);
     rows.tuple(13).encoded(deviceField).text(r.key).timestamptz(r.endMs);
@@ -194,7 +212,7 @@ export function recordCopies(
     else rows.timestamptz(r.startMs);
     rows.int8(r.up).int8(r.down);
     jsonbField(rows, r.meters);
-    jsonbField(rows, r.dims);
+    rows.encoded(dimsField);
     rows
       .timestamptz(r.receivedMs)
       .text(r.contentHash)
@@ -208,9 +226,7 @@ export function recordCopies(
   ];
 }
 
-const EMPTY_JSONB = encodedJsonb(EMPTY_JSON);
-
-/** Most records carry no meters and no dims: their `{}` is copied, not encoded. */
+/** Most records carry no meters: their `{}` is copied, not encoded. */
 function jsonbField(w: CopyBinaryWriter, o: Record<string, unknown> | undefined): void {
   const json = objectJson(o);
   if (json === EMPTY_JSON) w.encoded(EMPTY_JSONB);

@@ -9,6 +9,11 @@ export interface StoredRecordInput extends UsageRecord {
   key: string;
   /** Hex digest of the record's billable content (`contentHash` in rater/storage/fingerprint.ts). */
   contentHash: string;
+  /**
+   * `dimsKey(dims)` (rater/storage/batch.ts), when ingest worked it out: the hash, the rollups
+   * and the COPY all need the canonical dims, computed once per record (or per run of equal dims).
+   */
+  dimsKey?: string;
 }
 
 export interface IngestBatchInput {
