@@ -83,8 +83,7 @@ export function sameDims(a: Record<string, string>, b: Record<string, string>): 
     if (a[k] !== b[k]) return false;
     n++;
   }
-  for (const _ in b) n--;
-  return n === 0;
+  return Object.keys(b).length === n;
 }
 
 export interface SplitBatch {
