@@ -122,8 +122,9 @@ export function checkUsageRecord(r: Partial<UsageRecord>): string | null {
 /**
  * Whether the dims' JSON could pass the byte limit, from a bound that needs no serialisation: a
  * name takes its length (checked: ASCII, nothing to escape), a value at most 6 bytes per UTF-16
- * unit (`\u001f`; a non-ASCII unit takes at most 3), and each entry 6 more for its quotes, colon and comma.
- * Typical dims are far under it, so the exact size is computed only for the rare large ones.
+ * unit (`\u001f`; a non-ASCII unit takes at most 3), and each entry 6 more for its quotes, colon
+ * and comma. Typical dims are far under it, so the exact size is computed only for the rare large
+ * ones.
  */
 function dimsMayExceed(dims: Record<string, string>, keys: string[]): boolean {
   let bound = 2; // {}

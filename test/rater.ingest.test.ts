@@ -164,6 +164,19 @@ describe('rater gRPC ingest and HTTP API', () => {
     expect(c.incomingHash).toMatch(/^[0-9a-f]{64}$/);
     expect(c.incomingHash).not.toBe(c.existingHash);
     expect(c.incoming).toMatchObject({ deviceId: 'dev-conflict', seq: 1, up: 999, down: 200 });
+    // The record as it came, with its key and hash; nothing of ingest's internal working.
+    expect(Object.keys(c.incoming as object).sort()).toEqual([
+      'contentHash',
+      'deviceId',
+      'dims',
+      'down',
+      'endMs',
+      'key',
+      'meters',
+      'receivedMs',
+      'seq',
+      'up',
+    ]);
     expect(typeof c.detectedAt).toBe('string');
 
     // Other devices' conflict lists do not show it.

@@ -29,7 +29,8 @@ export function canonicalContent(r: UsageRecord & { dimsKey?: string }): string 
   const start = r.startMs === undefined || r.startMs === null ? 'null' : intText(r.startMs);
   const meters = isEmpty(r.meters) ? '[]' : entriesJson(r.meters);
   const dims = (r.dimsKey ?? dimsKey(r.dims)) || '[]';
-  return `["${FORMAT}",${start},${intText(r.endMs)},${intText(r.up)},${intText(r.down)},${meters},${dims}]`;
+  const bytes = `${intText(r.up)},${intText(r.down)}`;
+  return `["${FORMAT}",${start},${intText(r.endMs)},${bytes},${meters},${dims}]`;
 }
 
 /** sha256 hex of `canonicalContent(r)` (one-shot `crypto.hash`: no Hash object per record). */

@@ -309,6 +309,9 @@ async function ingestCarefully(tx: SqlClient, plan: IngestPlan): Promise<IngestO
   return judge(tx, batch, fresh, old, repeats);
 }
 
+/** The record as the conflicts API shows it: without ingest's working value `dimsKey`. */
+const incoming = ({ dimsKey: _dimsKey, ...rest }: StoredRecordInput) => rest;
+
 /**
  * Duplicates and conflicts: the records whose keys were stored before (`old`) or earlier in this
  * batch (`repeats`) against what is stored now: our own hash for the new ones, the earlier hash
@@ -358,7 +361,7 @@ async function judge(
       textArray(rows.map((c) => c.record.key)),
       textArray(rows.map((c) => c.existingHash)),
       textArray(rows.map((c) => c.record.contentHash)),
-      textArray(rows.map((c) => JSON.stringify(c.record))),
+      textArray(rows.map((c) => JSON.stringify(incoming(c.record)))),
       batch.collectorId,
       batch.batchId,
     ]);
