@@ -36,7 +36,7 @@ export const idOf = (r: { deviceId: string; key: string }): string => `${r.devic
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function isEmpty(o: object | undefined): boolean {
+export function isEmpty(o: object | undefined): boolean {
   for (const _ in o) return false;
   return true;
 }
@@ -73,6 +73,11 @@ export function entriesJson(o: Record<string, string | number>): string {
 export function dimsKey(dims: Record<string, string> | undefined): string {
   if (dims === undefined || isEmpty(dims)) return '';
   return entriesJson(dims);
+}
+
+/** A record's canonical dims key: the one ingest worked out, else computed here. */
+export function recordDimsKey(r: { dims: Record<string, string>; dimsKey?: string }): string {
+  return r.dimsKey ?? dimsKey(r.dims);
 }
 
 /** Whether two dims objects hold the same entries, in any order: no serialisation needed. */
@@ -171,7 +176,7 @@ export function aggregateRollups(records: readonly StoredRecordInput[]): RollupR
     return out;
   };
   for (const r of records) {
-    const dk = r.dimsKey ?? dimsKey(r.dims);
+    const dk = recordDimsKey(r);
     const end = bucketOf(r.endMs - 1);
     // Most records fit one bucket: no split. The rest split in numbers where that is exact.
     const shares =

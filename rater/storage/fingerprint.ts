@@ -3,16 +3,11 @@
 import { hash } from 'node:crypto';
 import { intText } from '../../common/int-text.ts';
 import type { UsageRecord } from '../../common/usage.ts';
-import { dimsKey, entriesJson } from './batch.ts';
+import { entriesJson, isEmpty, recordDimsKey } from './batch.ts';
 
 // Bump when the serialisation changes; stored hashes of the old form would then read as
 // conflicts, so a change needs a migration that recomputes `content_hash`.
 const FORMAT = 'edgemeter.usage.v1';
-
-function isEmpty(o: object | undefined): boolean {
-  for (const _ in o) return false;
-  return true;
-}
 
 /**
  * Canonical serialisation of the billable content: the JSON text of
@@ -28,7 +23,7 @@ export function canonicalContent(r: UsageRecord & { dimsKey?: string }): string 
   // their canonical key (dimsKey), which ingest has usually worked out already.
   const start = r.startMs === undefined || r.startMs === null ? 'null' : intText(r.startMs);
   const meters = isEmpty(r.meters) ? '[]' : entriesJson(r.meters);
-  const dims = (r.dimsKey ?? dimsKey(r.dims)) || '[]';
+  const dims = recordDimsKey(r) || '[]';
   const bytes = `${intText(r.up)},${intText(r.down)}`;
   return `["${FORMAT}",${start},${intText(r.endMs)},${bytes},${meters},${dims}]`;
 }

@@ -16,9 +16,9 @@ import { errorCode } from '../../common/errors.ts';
 import { StorageError } from './errors.ts';
 import {
   aggregateRollups,
-  dimsKey,
   idOf,
   metersJson,
+  recordDimsKey,
   splitBatch,
   type RollupRow,
 } from './batch.ts';
@@ -200,7 +200,7 @@ export function recordCopies(
   let dims = '';
   let dimsField = EMPTY_JSONB;
   for (const r of records) {
-    const dk = r.dimsKey ?? dimsKey(r.dims);
+    const dk = recordDimsKey(r);
     if (dk !== dims) {
       dims = dk;
       dimsField = dk === '' ? EMPTY_JSONB : encodedJsonb(objectJson(r.dims));
