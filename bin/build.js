@@ -23,7 +23,9 @@ rmSync(DIST, { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: ROOT,
-  entryPoints: { edgemeter: 'cli/main.ts' },
+  // The embedded database's thread is its own entry: rater/storage/pglite-thread.ts starts
+  // dist/pglite-worker.js, beside the chunks.
+  entryPoints: { edgemeter: 'cli/main.ts', 'pglite-worker': 'rater/storage/pglite-worker.ts' },
   outdir: DIST,
   bundle: true,
   splitting: true,

@@ -26,13 +26,17 @@ export const raterOptions = {
       )
       .default('embedded:./data/rater'),
     {
-      doc: 'Database: a postgres:// URL (TimescaleDB or PostgreSQL 14+), or embedded:<dir> for the in-process TimescaleDB (PGlite).',
+      doc: 'Database: a postgres:// URL (TimescaleDB or PostgreSQL 14+), or embedded:<dir> for the embedded TimescaleDB (PGlite) inside the rater process.',
       arg: '<url>',
     },
   ),
   dbPoolSize: option(integer(10, 1, 200), {
     doc: 'Connections in the PostgreSQL pool (pg driver only).',
     arg: '<n>',
+  }),
+  embeddedThread: option(z.enum(['worker', 'main']).default('worker'), {
+    doc: "Where the embedded database (embedded:<dir>) runs: worker, a thread of its own, so that ingest decoding, gRPC and HTTP go on beside its queries (on a second core where there is one); or main, the rater's own thread (each query then holds up everything else until it finishes).",
+    arg: '<worker|main>',
   }),
   ratingReaders: option(integer(2, 1, 16), {
     doc: 'Connections one invoice rating reads with at once, all on one snapshot: each sums a share of the account devices, or, for an account that is a large share of the usage table, one range of its pages (pg driver only; only connections the pool has spare).',

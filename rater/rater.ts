@@ -80,7 +80,11 @@ export class Rater {
     const exposure = ingestExposure(this.config, logger);
     const store =
       this.deps.store ??
-      (await openStore(this.config.db, { logger, poolSize: this.config.dbPoolSize }));
+      (await openStore(this.config.db, {
+        logger,
+        poolSize: this.config.dbPoolSize,
+        embeddedThread: this.config.embeddedThread,
+      }));
     this.store = store;
     this.metrics.watchDatabase(store.capabilities, () =>
       store instanceof SqlUsageStore ? store.sql.poolState?.() : undefined,

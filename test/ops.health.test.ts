@@ -129,6 +129,12 @@ describe('logs', () => {
     expect(raterLines.map((l) => l.msg)).toEqual(
       expect.arrayContaining(['database ready', 'gRPC ingest listening', 'HTTP API listening']),
     );
+    // The collector retried its quota watch while the rater started (a warning per attempt,
+    // more or fewer by how long the start took): count from its connection on.
+    await waitFor(
+      () => (raterLines.some((l) => l.msg === 'quota watch started') ? true : undefined),
+      'the quota watch',
+    );
     const atStart = lines.length;
     const raterAtStart = raterLines.length;
     const dev = await device(collector.mqttPort, 'log-dev');

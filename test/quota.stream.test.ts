@@ -1,6 +1,7 @@
 // QuotaService.Watch over a real gRPC server and the real change log (embedded PGlite): the
 // snapshot for a new collector, resume after a seq, the tail (woken by this process's appends,
 // polled for other replicas'), flow control, validation, shutdown, and mutual TLS.
+import http2 from 'node:http2';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,7 @@ describe('QuotaService.Watch', () => {
   let stream: QuotaStream;
   let server: grpc.Server;
   let client: grpc.Client;
+  let port: number;
   const r = rule();
 
   beforeAll(async () => {
@@ -81,7 +83,7 @@ describe('QuotaService.Watch', () => {
     );
     server = new grpc.Server();
     server.addService(quotaServiceDefinition, stream.handlers);
-    const port = await new Promise<number>((res, rej) =>
+    port = await new Promise<number>((res, rej) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
         e ? rej(e) : res(p),
       ),
@@ -149,16 +151,45 @@ describe('QuotaService.Watch', () => {
         ),
       );
     reads = 0;
-    const w = watch(client, { collectorId: 'gw', afterSeq: String(start) }, true);
-    // The server is stuck on flow control: it has not read all 150 pages of 2.
-    const stalled = await waitFor(() => (stream.stalled > 0 ? reads : undefined), 'a stall');
-    expect(stalled * 2).toBeLessThan(n);
-    w.call.resume();
-    await waitFor(() => (w.updates.length >= n ? true : undefined), 'every change', 60_000);
-    expect(w.updates.map((u) => u.deviceId)).toEqual(
-      Array.from({ length: n }, (_, i) => `fc-${i}`),
-    );
-    w.call.cancel();
+    // A collector that reads nothing off its connection, as a stuck one: a bare HTTP/2 stream,
+    // paused, so its flow-control window fills. (A paused grpc-js call keeps reading the socket
+    // into its own buffers, so the server may never feel it.)
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const req = session.request({
+      ':method': 'POST',
+      ':path': QUOTA_WATCH_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    const msg = WatchQuotaRequest.encode({ collectorId: 'gw', afterSeq: String(start) }).finish();
+    const frame = Buffer.alloc(5 + msg.length);
+    frame.writeUInt32BE(msg.length, 1);
+    frame.set(msg, 5);
+    req.end(frame);
+    req.pause();
+    try {
+      // The server is stuck on flow control: it has not read all 150 pages of 2.
+      const stalled = await waitFor(() => (stream.stalled > 0 ? reads : undefined), 'a stall');
+      expect(stalled * 2).toBeLessThan(n);
+      // Reading again, the collector gets every change, in order: gRPC frames are a flag byte
+      // and a big-endian length before each message.
+      const got: string[] = [];
+      let pending = Buffer.alloc(0);
+      req.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
+          const len = pending.readUInt32BE(1);
+          got.push(QuotaUpdate.decode(pending.subarray(5, 5 + len)).deviceId ?? '');
+          pending = pending.subarray(5 + len);
+        }
+      });
+      req.resume();
+      await waitFor(() => (got.length >= n ? true : undefined), 'every change', 60_000);
+      expect(got).toEqual(Array.from({ length: n }, (_, i) => `fc-${i}`));
+    } finally {
+      req.close();
+      session.close();
+    }
   });
 
   it('ends open streams cleanly (status OK) on close', async () => {

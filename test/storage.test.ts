@@ -59,6 +59,57 @@ for (const target of dbTargets) {
       }
     });
 
+    // Every index of usage_records and of its chunks, as "index name: key columns".
+    const recordIndexes = async () => {
+      const { rows } = await store.sql.query<{ t: string; i: string; cols: string }>(
+        `SELECT c.relname AS t, ic.relname AS i,
+                regexp_replace(pg_get_indexdef(x.indexrelid), '^.* USING btree ', '') AS cols
+         FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
+         JOIN pg_class ic ON ic.oid = x.indexrelid
+         WHERE c.oid = 'usage_records'::regclass
+            OR c.oid IN (SELECT inhrelid FROM pg_inherits
+                         WHERE inhparent = 'usage_records'::regclass)`,
+      );
+      const chunks = await store.sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'usage_records'::regclass`,
+      );
+      return { rows, tables: 1 + (chunks.rows[0]?.n ?? 0) };
+    };
+
+    it('usage_records has one index, (device_id, ts), on the table and on every chunk', async () => {
+      // Records on three days: three chunks where TimescaleDB is there.
+      await store.ingest(
+        batch([
+          rec('dev-idx', 1, { endMs: utc('2024-06-01T10:00:00Z') }),
+          rec('dev-idx', 2, { endMs: utc('2024-06-02T10:00:00Z') }),
+          rec('dev-idx', 3, { endMs: utc('2024-06-03T10:00:00Z') }),
+        ]),
+      );
+      const { rows, tables } = await recordIndexes();
+      expect(tables).toBeGreaterThanOrEqual(store.capabilities.timescale ? 4 : 1);
+      expect(new Set(rows.map((r) => r.cols))).toEqual(new Set(['(device_id, ts)']));
+      expect(rows.length).toBe(tables);
+    });
+
+    it('an older schema: version 8 drops the time-only index TimescaleDB made, on every chunk', async () => {
+      // As migration 001 left a hypertable before version 8: its default index on ts alone, on
+      // the hypertable and on every chunk created since. On plain PostgreSQL edgemeter never
+      // made one: an index of that name is somebody else's, and stays.
+      await store.sql.exec(`CREATE INDEX usage_records_ts_idx ON usage_records (ts DESC)`);
+      await store.sql.exec(`DELETE FROM schema_migrations WHERE version = 8`);
+      await store.ingest(batch([rec('dev-idx', 4, { endMs: utc('2024-06-04T10:00:00Z') })]));
+      const before = await recordIndexes();
+      expect(before.rows.filter((r) => r.cols === '(ts DESC)').length).toBe(before.tables);
+      await store.migrate();
+      const { rows, tables } = await recordIndexes();
+      expect(rows.filter((r) => r.cols === '(ts DESC)').length).toBe(
+        store.capabilities.timescale ? 0 : 1,
+      );
+      expect(rows.filter((r) => r.cols === '(device_id, ts)').length).toBe(tables);
+      await store.ready();
+      if (!store.capabilities.timescale) await store.sql.exec(`DROP INDEX usage_records_ts_idx`);
+    });
+
     it('migrate() again is a no-op, also when called concurrently', async () => {
       await Promise.all([store.migrate(), store.migrate()]);
       const { rows } = await store.sql.query<{ version: number; name: string }>(
@@ -72,6 +123,7 @@ for (const target of dbTargets) {
         { version: 5, name: 'audit_log' },
         { version: 6, name: 'quota_log' },
         { version: 7, name: 'quotas' },
+        { version: 8, name: 'records_time_index' },
       ]);
       await store.ready();
     });

@@ -264,14 +264,22 @@ export async function ingestInTx(tx: SqlClient, plan: IngestPlan): Promise<Inges
   const { batch, unique, repeats } = plan;
   if (unique.length === 0) return { accepted: 0, duplicates: 0, conflicts: 0 };
   if (!tx.copyFrom) throw new StorageError('DB_ERROR', 'this database client cannot COPY');
+  // The rollups go out right behind the COPYs, before their answer: both drivers run a
+  // transaction's statements in the order sent (pg's queue; the embedded database's thread), so
+  // the database does not wait for this thread in between, and key rows are still locked before
+  // rollup rows. When the COPY fails, the rollups fail with it (the transaction is aborted) and
+  // the savepoint undoes both.
+  const copied = tx.copyFrom(plan.copies, 'SAVEPOINT edgemeter_ingest');
+  const rolled = tx.query(upsertRollups(1), plan.rollups);
   try {
-    await tx.copyFrom(plan.copies, 'SAVEPOINT edgemeter_ingest');
+    await copied;
   } catch (err) {
+    await rolled.catch(() => {});
     if (errorCode(err) !== UNIQUE_VIOLATION) throw err;
     await tx.exec('ROLLBACK TO SAVEPOINT edgemeter_ingest');
     return ingestCarefully(tx, plan);
   }
-  await tx.query(upsertRollups(1), plan.rollups);
+  await rolled;
   if (repeats.length === 0) return { accepted: unique.length, duplicates: 0, conflicts: 0 };
   // Every key was new, but the batch repeated some of them: judged against the first occurrence.
   return judge(tx, batch, unique, [], repeats);

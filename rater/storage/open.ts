@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { PgSqlClient } from './pg-client.ts';
 import { PgliteSqlClient } from './pglite-client.ts';
+import { PgliteThreadClient } from './pglite-thread.ts';
 import { detectTimescale } from './migrate.ts';
 import { silentLogger, type SqlClient, type StorageLogger } from './sql.ts';
 import { StorageError, toStorageError } from './errors.ts';
@@ -13,7 +14,14 @@ export interface OpenStoreOptions {
   logger?: StorageLogger;
   /** Connections per rater for a server database (ignored for embedded). Default 10. */
   poolSize?: number;
+  /**
+   * Where embedded PGlite runs: its own worker thread (default), or this thread (`main`), where
+   * each of its queries holds up everything else the process does until it finishes.
+   */
+  embeddedThread?: EmbeddedThread;
 }
+
+export type EmbeddedThread = 'worker' | 'main';
 
 export type DbTarget = { driver: 'pg'; url: string } | { driver: 'pglite'; dataDir: string };
 
@@ -49,7 +57,9 @@ export async function openStore(
     sql =
       target.driver === 'pg'
         ? new PgSqlClient(target.url, { poolSize: opts.poolSize ?? 10, logger })
-        : await PgliteSqlClient.create(target.dataDir);
+        : opts.embeddedThread === 'main'
+          ? await PgliteSqlClient.create(target.dataDir)
+          : await PgliteThreadClient.create(target.dataDir);
   } catch (e) {
     throw toStorageError(e, 'opening the database');
   }

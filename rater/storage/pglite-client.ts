@@ -26,11 +26,17 @@ class PgliteTxClient implements SqlClient {
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
   }
-  // PGlite reads COPY data from its virtual /dev/blob file, one blob per statement.
+  // PGlite reads COPY data from its virtual /dev/blob file, one blob per statement. All are
+  // called at once: PGlite runs a transaction's statements in the order they were called, and a
+  // statement queued behind them (ingest's rollups) then follows them without a wait.
   async copyFrom(copies: readonly CopyIn[], before?: string): Promise<void> {
-    if (before !== undefined) await this.tx.exec(before);
+    const steps: Array<Promise<unknown>> = [];
+    if (before !== undefined) steps.push(this.tx.exec(before));
     for (const c of copies)
-      await this.tx.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.data]) });
+      steps.push(this.tx.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.data]) }));
+    // The first failure is the cause; the statements after it fail only because it did.
+    const failed = (await Promise.allSettled(steps)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
   async close(): Promise<void> {}
 }

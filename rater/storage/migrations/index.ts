@@ -7,6 +7,7 @@ import { issuedInvoices } from './004_issued_invoices.ts';
 import { auditLog } from './005_audit_log.ts';
 import { quotaLog } from './006_quota_log.ts';
 import { quotas } from './007_quotas.ts';
+import { recordsTimeIndex } from './008_records_time_index.ts';
 
 export type { Migration, MigrationCaps } from './types.ts';
 
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   auditLog,
   quotaLog,
   quotas,
+  recordsTimeIndex,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
