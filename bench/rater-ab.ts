@@ -5,9 +5,15 @@
 // (bench/README.md, results of the 2026-11-22 session). Not part of `npm run bench`.
 //
 //   node --import tsx bench/rater-ab.ts --base /path/to/other/checkout [--rounds 30] [--dims]
+//     [--embedded] [--env-a NAME=VALUE,…] [--env-b NAME=VALUE,…]
 //
 // The other checkout must be installed and built (`npm ci && npm run build`). --dims gives every
-// record meters and dims, as the mqtt-ingest load generator sends them.
+// record meters and dims, as the mqtt-ingest load generator sends them. --embedded puts each
+// rater on an embedded database of its own (a fresh directory) instead. --env-a / --env-b add
+// rater options to one side (EDGEMETER_EMBEDDED_THREAD=main, say): with --base naming this very
+// checkout, the two sides then differ in those options alone. Besides CPU per row it reports
+// rows/s per round (the wall time of a round's 8 batches), which a change that moves work to
+// another thread improves while CPU per row need not move.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +32,15 @@ const arg = (name: string) => {
 const BASE = arg('base');
 const ROUNDS = Number(arg('rounds') ?? 30);
 const DIMS = process.argv.includes('--dims');
+const EMBEDDED = process.argv.includes('--embedded');
+/** `NAME=VALUE,…` of --env-a / --env-b. */
+const sideEnv = (name: string): Record<string, string> =>
+  Object.fromEntries(
+    (arg(name) ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 const BATCHES_PER_ROUND = 8;
 const STREAMS = 4;
 const RECORDS = 2000; // 20 devices × 100, a collector's full batch
@@ -34,12 +49,14 @@ const T0 = Date.UTC(2026, 9, 1);
 interface Side {
   name: 'A' | 'B';
   proc: EdgemeterProcess;
-  db: FreshDb;
+  db?: FreshDb;
   pid: number;
   client: RaterClient;
   cpuS: number;
   rows: number;
   rounds: number[];
+  /** Rows per second of each measured round. */
+  rates: number[];
 }
 
 /** User + system CPU seconds of a process. */
@@ -78,6 +95,7 @@ function batch(side: string): Buffer {
 async function round(side: Side, measured: boolean): Promise<void> {
   const bufs = Array.from({ length: BATCHES_PER_ROUND }, () => batch(side.name));
   const cpu0 = cpuSeconds(side.pid);
+  const t0 = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: STREAMS }, async () => {
@@ -88,11 +106,14 @@ async function round(side: Side, measured: boolean): Promise<void> {
     }),
   );
   if (!measured) return;
+  side.rates.push((BATCHES_PER_ROUND * RECORDS * 1000) / (performance.now() - t0));
   const cpu = cpuSeconds(side.pid) - cpu0;
   side.cpuS += cpu;
   side.rows += BATCHES_PER_ROUND * RECORDS;
   side.rounds.push((cpu * 1e6) / (BATCHES_PER_ROUND * RECORDS));
 }
+
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function main(): Promise<void> {
   if (!BASE)
@@ -103,17 +124,16 @@ async function main(): Promise<void> {
   try {
     for (const name of ['A', 'B'] as const) {
       const procs = (await import(join(roots[name], 'chaos/procs.ts'))) as Procs;
-      const db = await serverDatabase(`ab_${name.toLowerCase()}`);
+      const db = EMBEDDED ? undefined : await serverDatabase(`ab_${name.toLowerCase()}`);
       const grpcPort = await procs.freePort();
-      const proc = await procs.raterProcess(
-        { name: `rater-${name}`, db: db.url, grpcPort },
-        logDir,
-      );
-      await proc.start();
+      const url = db?.url ?? `embedded:${join(logDir, `db-${name}`)}`;
+      const proc = await procs.raterProcess({ name: `rater-${name}`, db: url, grpcPort }, logDir);
+      Object.assign(proc.env, sideEnv(name === 'A' ? 'env-a' : 'env-b'));
+      await proc.start(60_000);
       const pid = (proc as unknown as { child?: { pid?: number } }).child?.pid;
       if (pid === undefined) throw new Error(`rater ${name} has no process`);
       const client = new RaterClient(`127.0.0.1:${grpcPort}`);
-      sides.push({ name, proc, db, pid, client, cpuS: 0, rows: 0, rounds: [] });
+      sides.push({ name, proc, db, pid, client, cpuS: 0, rows: 0, rounds: [], rates: [] });
     }
     for (const s of sides) await round(s, false); // warm-up
     for (let r = 0; r < ROUNDS; r++)
@@ -121,7 +141,8 @@ async function main(): Promise<void> {
 
     const kind = DIMS ? 'records with dims and meters' : 'plain records';
     console.log(
-      `rater CPU per row, ${kind}, ${ROUNDS} alternated rounds of ${BATCHES_PER_ROUND} × ${RECORDS}:`,
+      `rater CPU per row, ${kind}, ${EMBEDDED ? 'embedded databases' : 'PostgreSQL'}, ` +
+        `${ROUNDS} alternated rounds of ${BATCHES_PER_ROUND} × ${RECORDS}:`,
     );
     for (const s of sides) {
       const sorted = [...s.rounds].sort((a, b) => a - b);
@@ -129,14 +150,15 @@ async function main(): Promise<void> {
       const overall = (s.cpuS * 1e6) / s.rows;
       console.log(
         `  ${s.name} (${roots[s.name]}): ${overall.toFixed(2)} µs overall, median round ` +
-          `${median.toFixed(2)}, fastest ${(sorted[0] ?? NaN).toFixed(2)} (${s.rows} rows)`,
+          `${median.toFixed(2)}, fastest ${(sorted[0] ?? NaN).toFixed(2)} (${s.rows} rows); ` +
+          `rows/s median round ${Math.round(medianOf(s.rates))}`,
       );
     }
   } finally {
     for (const s of sides) {
       s.client.close();
       await s.proc.stop();
-      await s.db.drop().catch(() => {});
+      await s.db?.drop().catch(() => {});
     }
     await rm(logDir, { recursive: true, force: true });
   }
