@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UsageRecord, type UsageRecordMsg } from '../proto/index.ts';
 import {
   Outbox,
@@ -135,6 +135,55 @@ describe('Outbox', () => {
     failAck = false;
     await flaky.ack(entries);
     expect(flaky.stats()).toMatchObject({ records: 0, bytes: 0, acked: 1 });
+  });
+
+  it('keeps counting what it holds while it reopens after a failed write', async () => {
+    // The reopen scans the whole outbox again. Its counters (metrics, /readyz, a collector's
+    // drained()) must not read the half-done scan: that once showed 0 records, a drained outbox,
+    // with thousands still on disk.
+    const outbox = await openOutbox({ dir: await tempDir() });
+    const rejected = Array.from({ length: 200 }, () => ({
+      code: 'INVALID_RECORD',
+      reason: 'bad',
+      receivedMs: T0,
+    }));
+    for (let i = 0; i < 20; i++)
+      await outbox.append(
+        Array.from({ length: 500 }, (_, j) => record(i * 500 + j + 1)),
+        rejected,
+      );
+    const held = outbox.stats();
+    expect(held).toMatchObject({ records: 10_000, deadLetters: 4_000 });
+    // One LevelDB write fails as on a full disk (the real batch, whose write is refused): the
+    // outbox refuses writes and reopens the database.
+    const db = (outbox as unknown as { db: ClassicLevel<string, Buffer> }).db;
+    const realBatch = db.batch.bind(db);
+    vi.spyOn(db, 'batch').mockImplementationOnce(() => {
+      const batch = realBatch();
+      batch.write = async () => {
+        await batch.close();
+        throw new Error('IO error: injected: No space left on device');
+      };
+      return batch;
+    });
+    await expect(outbox.append([record(10_001)])).rejects.toMatchObject({ code: 'STORE_FAILED' });
+    expect(outbox.stats().state).toBe('recovering');
+    const counts = ({ records, bytes, deadLetters, deadLetterBytes }: typeof held) => ({
+      records,
+      bytes,
+      deadLetters,
+      deadLetterBytes,
+    });
+    const seen: Array<{ state: string; counts: ReturnType<typeof counts> }> = [];
+    while (outbox.stats().recoveries === 0) {
+      seen.push({ state: outbox.stats().state, counts: counts(outbox.stats()) });
+      await new Promise((r) => setImmediate(r));
+    }
+    // The scan took many turns of the event loop, and none of them saw a partial count.
+    expect(seen.filter((s) => s.state === 'recovering').length).toBeGreaterThan(5);
+    expect(seen.filter((s) => s.counts.records !== 10_000)).toEqual([]);
+    expect(seen.map((s) => s.counts)).toEqual(seen.map(() => counts(held)));
+    expect(outbox.stats()).toMatchObject({ state: 'open', ...counts(held) });
   });
 
   it('resumes unacked entries after a restart and never reuses sequence numbers', async () => {

@@ -93,7 +93,7 @@ export interface DeadLetterStats {
 
 export class DeadLetterStore {
   /** Stored size per dead letter, in key order (Map keeps insertion order; seqs only grow). */
-  private readonly sizes = new Map<number, number>();
+  private sizes = new Map<number, number>();
   private bytes = 0;
   private nextSeq = 1;
   private dropped = 0;
@@ -106,17 +106,21 @@ export class DeadLetterStore {
 
   /** One scan of the entries (keys and sizes only are kept in memory); again after a reopen. */
   async load(): Promise<void> {
-    this.sizes.clear();
-    this.bytes = 0;
+    // Scanned into a map of its own and swapped in when complete, so that the counters do not
+    // read low while a reopen scans (see Outbox.load).
+    const sizes = new Map<number, number>();
+    let bytes = 0;
     let last = 0;
     const { prefix, nextKey } = this.layout;
     for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
       const seq = parseSeqKey(prefix, key);
       if (seq === undefined) continue;
-      this.sizes.set(seq, value.length);
-      this.bytes += value.length;
+      sizes.set(seq, value.length);
+      bytes += value.length;
       last = seq;
     }
+    this.sizes = sizes;
+    this.bytes = bytes;
     // The high-water mark covers dead letters that were all dropped or deleted before a restart.
     const mark = parseMetaNumber(await this.db.get(nextKey));
     this.nextSeq = Math.max(this.nextSeq, last + 1, mark ?? 0);

@@ -357,18 +357,24 @@ export class Outbox {
     throw new BufferError('CLOSED', `outbox is ${this.state === 'new' ? 'not open' : 'closed'}`);
   }
 
-  /** Rebuilds the in-memory state from disk (on open and after a reopen). */
+  /**
+   * Rebuilds the in-memory state from disk (on open and after a reopen). The scan fills a set of
+   * its own, swapped in when complete: during a reopen the counters keep telling what is
+   * buffered, where a half-done scan (0 records at first) read as a drained outbox.
+   */
   private async load(): Promise<void> {
-    this.live.clear();
-    this.bytes = 0;
+    const found = new SeqSet();
+    let bytes = 0;
     let last = 0;
     for await (const [key, value] of this.db.iterator(OUTBOX_RANGE)) {
       const seq = parseSeqKey(OUTBOX_PREFIX, key);
       if (seq === undefined) continue;
-      this.live.addRange(seq, seq + 1);
-      this.bytes += bodyLength(value);
+      found.addRange(seq, seq + 1);
+      bytes += bodyLength(value);
       last = seq;
     }
+    this.live.replaceWith(found);
+    this.bytes = bytes;
     const mark = parseMetaNumber(await this.db.get(META_OUTBOX_NEXT));
     // Numbers handed to failed writes are never reused either.
     this.nextSeq = Math.max(this.nextSeq, last + 1, mark ?? 0);

@@ -26,6 +26,13 @@ export class SeqSet {
     this.count = 0;
   }
 
+  /** Takes the contents of `other` (which is left as it was). */
+  replaceWith(other: SeqSet): void {
+    this.ranges.length = 0;
+    for (const [start, end] of other.ranges) this.ranges.push([start, end]);
+    this.count = other.count;
+  }
+
   has(seq: number): boolean {
     const r = this.ranges[this.locate(seq)];
     return r !== undefined && seq < r[1];
