@@ -37,11 +37,14 @@ addConfigFlags(
   // chunk): a collector does not hold the rater's modules in memory, nor the rater the
   // collector's.
   const { Rater } = await import('../rater/rater.ts');
-  const rater = await new Rater(config, {
+  const rater = new Rater(config, {
     logger: createLogger(config.logLevel, 'rater'),
     processMetrics: true,
-  }).start();
-  onShutdown(() => rater.close());
+    // Exit non-zero for a supervisor to restart the rater; collectors keep their batches.
+    onFatal: (err) => shutdown(err.message, 1),
+  });
+  const shutdown = onShutdown(() => rater.close());
+  await rater.start();
 });
 
 addConfigFlags(

@@ -20,20 +20,24 @@ export function givenFlags(cmd: Command, options: OptionsShape): Record<string, 
   );
 }
 
-/** Runs `stop` once on SIGINT/SIGTERM, then exits. */
-export function onShutdown(stop: () => Promise<void>): void {
+/**
+ * Runs `stop` once, then exits: on SIGINT/SIGTERM (exit code 0), or when the returned function
+ * is called (with its exit code).
+ */
+export function onShutdown(stop: () => Promise<void>): (why: string, exitCode: number) => void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
+  const shutdown = (why: string, exitCode: number) => {
     if (stopping) return;
     stopping = true;
     stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err: unknown) => {
-        console.error(`edgemeter: error while stopping after ${signal}:`, err);
+        console.error(`edgemeter: error while stopping after ${why}:`, err);
         process.exit(1);
       },
     );
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  process.on('SIGINT', () => shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
+  return shutdown;
 }

@@ -48,6 +48,12 @@ export interface RaterDeps {
   /** "Now" for the HTTP API (open periods, default effective times). Default Date.now. */
   clock?: () => number;
   processMetrics?: boolean;
+  /**
+   * The rater cannot go on: the embedded database's thread stopped (logged at fatal first).
+   * The CLI exits non-zero so that a supervisor restarts it; collectors keep their batches
+   * meanwhile. Default: nothing more (every call then fails as DB_UNAVAILABLE, /readyz 503).
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export class Rater {
@@ -84,6 +90,13 @@ export class Rater {
         logger,
         poolSize: this.config.dbPoolSize,
         embeddedThread: this.config.embeddedThread,
+        onDatabaseLost: (err) => {
+          logger.fatal(
+            { err: err.message },
+            'the embedded database stopped: nothing can be stored or rated until the rater restarts',
+          );
+          this.deps.onFatal?.(err);
+        },
       }));
     this.store = store;
     this.metrics.watchDatabase(store.capabilities, () =>

@@ -5,7 +5,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadRaterConfig } from '../rater/config.ts';
+import { Rater } from '../rater/rater.ts';
 import { PgliteSqlClient } from '../rater/storage/pglite-client.ts';
 import { PgliteThreadClient } from '../rater/storage/pglite-thread.ts';
 import { isUnavailable, toStorageError } from '../rater/storage/errors.ts';
@@ -124,9 +127,12 @@ describe('embedded PGlite in its own thread', () => {
     }
   }, 60_000);
 
-  it('fails every call as unavailable once its thread is gone', async () => {
-    const db = await PgliteThreadClient.create('memory://');
+  it('fails every call as unavailable once its thread is gone, and says so once', async () => {
+    const lost: Error[] = [];
+    const db = await PgliteThreadClient.create('memory://', { onStopped: (e) => lost.push(e) });
     await (db as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await vi.waitFor(() => expect(lost).toHaveLength(1));
+    expect(lost[0]?.message).toMatch(/thread stopped \(exit code 1\).*PGlite is closed/);
     const err = await db.query('SELECT 1').catch((e: unknown) => e);
     expect(err).toMatchObject({
       message: expect.stringMatching(/thread stopped.*PGlite is closed/),
@@ -136,6 +142,51 @@ describe('embedded PGlite in its own thread', () => {
     const tx = await db.transaction(async () => 'never').catch((e: unknown) => e);
     expect(isUnavailable(tx)).toBe(true);
     await db.close();
+    expect(lost).toHaveLength(1);
+  }, 60_000);
+
+  it('does not report a thread ended by close() as lost', async () => {
+    const lost: Error[] = [];
+    const db = await PgliteThreadClient.create('memory://', { onStopped: (e) => lost.push(e) });
+    await db.query('SELECT 1');
+    await db.close();
+    // close() awaited terminate(), which resolves once the exit event has been emitted.
+    expect(lost).toEqual([]);
+    await expect(db.query('SELECT 1')).rejects.toThrow(/PGlite is closed/);
+  }, 60_000);
+
+  it('a rater whose database thread stops logs it as fatal, calls onFatal, and turns unready', async () => {
+    const logged: Array<{ level: number; msg: string }> = [];
+    const logger = pino(
+      { level: 'fatal' },
+      {
+        write: (line: string) =>
+          void logged.push(JSON.parse(line) as { level: number; msg: string }),
+      },
+    );
+    const fatal: Error[] = [];
+    const config = loadRaterConfig({
+      env: {},
+      flags: { db: 'embedded:memory', grpcListen: '127.0.0.1:0', httpListen: '127.0.0.1:0' },
+    });
+    const rater = await new Rater(config, { logger, onFatal: (e) => fatal.push(e) }).start();
+    try {
+      const ready = () => fetch(`http://127.0.0.1:${rater.httpPort}/readyz`).then((r) => r.status);
+      expect(await ready()).toBe(200);
+      const sql = (rater as unknown as { store: { sql: unknown } }).store.sql;
+      await (sql as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      await vi.waitFor(() => expect(fatal).toHaveLength(1));
+      expect(fatal[0]?.message).toMatch(/embedded database thread stopped/);
+      expect(logged).toEqual([
+        expect.objectContaining({
+          level: 60,
+          msg: expect.stringMatching(/embedded database stopped/),
+        }),
+      ]);
+      expect(await ready()).toBe(503);
+    } finally {
+      await rater.close();
+    }
   }, 60_000);
 
   it('does not keep a process alive when it is idle', async () => {

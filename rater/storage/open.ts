@@ -19,6 +19,11 @@ export interface OpenStoreOptions {
    * each of its queries holds up everything else the process does until it finishes.
    */
   embeddedThread?: EmbeddedThread;
+  /**
+   * Called once if the embedded database's thread stops on its own (not by close()): every
+   * query fails from then on, and only a new process can open the database again.
+   */
+  onDatabaseLost?: (err: Error) => void;
 }
 
 export type EmbeddedThread = 'worker' | 'main';
@@ -59,7 +64,10 @@ export async function openStore(
         ? new PgSqlClient(target.url, { poolSize: opts.poolSize ?? 10, logger })
         : opts.embeddedThread === 'main'
           ? await PgliteSqlClient.create(target.dataDir)
-          : await PgliteThreadClient.create(target.dataDir);
+          : await PgliteThreadClient.create(
+              target.dataDir,
+              opts.onDatabaseLost ? { onStopped: opts.onDatabaseLost } : {},
+            );
   } catch (e) {
     throw toStorageError(e, 'opening the database');
   }

@@ -72,7 +72,10 @@ export class PgliteThreadClient implements SqlClient {
   private stopped: Error | undefined;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    onStopped: ((err: Error) => void) | undefined,
+  ) {
     worker.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
       if (!p) return;
@@ -83,9 +86,11 @@ export class PgliteThreadClient implements SqlClient {
     });
     // "PGlite is closed" is what storage/errors.ts reads as unavailable (DB_UNAVAILABLE).
     const stop = (why: string) => {
-      this.stopped ??= new Error(`the embedded database thread stopped (${why}): PGlite is closed`);
+      if (this.stopped) return;
+      this.stopped = new Error(`the embedded database thread stopped (${why}): PGlite is closed`);
       for (const p of this.pending.values()) p.reject(this.stopped);
       this.pending.clear();
+      if (!this.closing) onStopped?.(this.stopped);
     };
     worker.on('error', (e) => stop(e.message));
     worker.on('exit', (code) => stop(`exit code ${code}`));
@@ -93,9 +98,14 @@ export class PgliteThreadClient implements SqlClient {
 
   /**
    * Starts the thread and the embedded database in it (about 3 s), with TimescaleDB loaded.
-   * `dataDir` is a directory (created when missing) or `memory://`.
+   * `dataDir` is a directory (created when missing) or `memory://`. `onStopped` is called once
+   * if the thread ends other than by close() (PGlite aborted, the thread ran out of memory):
+   * nothing can be stored from then on.
    */
-  static async create(dataDir: string): Promise<PgliteThreadClient> {
+  static async create(
+    dataDir: string,
+    opts: { onStopped?: (err: Error) => void } = {},
+  ): Promise<PgliteThreadClient> {
     const worker = startWorker(dataDir);
     await new Promise<void>((resolve, reject) => {
       const onExit = (code: number) =>
@@ -113,7 +123,7 @@ export class PgliteThreadClient implements SqlClient {
       throw e;
     });
     worker.unref();
-    return new PgliteThreadClient(worker);
+    return new PgliteThreadClient(worker, opts.onStopped);
   }
 
   /** One request to the worker; its answer, or its error as the worker's PGlite raised it. */
