@@ -77,12 +77,11 @@ for (const mode of modes) {
         await tx.query(`INSERT INTO k VALUES ('before-savepoint')`);
         // Sent together, as ingest does: the COPY meets a unique violation, the statement
         // behind it fails because the transaction is aborted.
-        const copied = tx.copyFrom!(
-          [{ target: 'k (key)', data: keys('fresh', 'taken') }],
-          'SAVEPOINT s',
-        );
+        const saved = tx.exec('SAVEPOINT s');
+        const copied = tx.copyFrom!([{ target: 'k (key)', data: keys('fresh', 'taken') }]);
         const after = tx.query(`INSERT INTO k VALUES ('after-copy')`);
         const [c, a] = await Promise.allSettled([copied, after]);
+        await saved;
         expect(c).toMatchObject({ status: 'rejected', reason: { code: '23505' } });
         expect(a).toMatchObject({ status: 'rejected', reason: { code: '25P02' } });
         await tx.exec('ROLLBACK TO SAVEPOINT s');

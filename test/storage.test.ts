@@ -5,6 +5,7 @@ import { CopyBinaryWriter, encodedJsonb, encodedText } from '../rater/storage/co
 import { openStore } from '../rater/storage/open.ts';
 import { PgSqlClient } from '../rater/storage/pg-client.ts';
 import { SqlUsageStore } from '../rater/storage/usage-store.ts';
+import { atomic } from '../rater/storage/sql.ts';
 import type { IngestBatchInput, StoredRecordInput } from '../rater/storage/store.ts';
 import { dbTargets, rec, utc } from './helpers/db.ts';
 import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
@@ -475,14 +476,46 @@ for (const target of dbTargets) {
       await expect(fiveMin('dev-huge')).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     });
 
+    it('atomic(): COPYs and statements commit together, or nothing of them stays', async () => {
+      await store.sql.exec(
+        `CREATE TABLE IF NOT EXISTS atomic_probe (k int PRIMARY KEY, v text);
+         CREATE TABLE IF NOT EXISTS atomic_log (n int)`,
+      );
+      const run = (data: string, n: number) =>
+        atomic(
+          store.sql,
+          [{ target: 'atomic_probe (k, v)', data }],
+          [{ text: `INSERT INTO atomic_log VALUES ($1::int)`, params: [n] }],
+        );
+      const state = async () => ({
+        probe: (await store.sql.query(`SELECT k, v FROM atomic_probe ORDER BY k`)).rows,
+        log: (await store.sql.query(`SELECT n FROM atomic_log ORDER BY n`)).rows,
+      });
+      await run('1\ta\n2\tb\n', 1);
+      const committed = {
+        probe: [
+          { k: 1, v: 'a' },
+          { k: 2, v: 'b' },
+        ],
+        log: [{ n: 1 }],
+      };
+      expect(await state()).toEqual(committed);
+      // A key that exists: the COPY is refused with its own error (not the 25P02 of the
+      // statement behind it), and neither its new row nor the statement stays.
+      await expect(run('3\tc\n2\tb\n', 2)).rejects.toMatchObject({ code: '23505' });
+      // The COPY succeeds and the statement after it fails: the COPY's rows go too.
+      await expect(run('4\td\n', 2 ** 31)).rejects.toMatchObject({ code: '22003' });
+      expect(await state()).toEqual(committed);
+      // Other work goes on on the same connection.
+      await run('5\te\n', 5);
+      expect((await state()).log).toEqual([{ n: 1 }, { n: 5 }]);
+    });
+
     it('COPY in a transaction: a bad row fails it whole, and the connection serves what follows', async () => {
       await store.sql.exec(`CREATE TABLE IF NOT EXISTS copy_probe (k int PRIMARY KEY, v text)`);
       const copy = (...data: string[]) =>
         store.sql.transaction(async (tx) => {
-          await tx.copyFrom?.(
-            data.map((d) => ({ target: 'copy_probe (k, v)', data: d })),
-            'SAVEPOINT probe',
-          );
+          await tx.copyFrom?.(data.map((d) => ({ target: 'copy_probe (k, v)', data: d })));
           return (await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM copy_probe`))
             .rows[0]?.n;
         });

@@ -1,17 +1,17 @@
-// One ingest batch inside one transaction. The database enforces the dedupe key in that same
-// transaction: the key insert decides which records are new, and only those are written and
-// rolled up. Nothing goes row by row: keys and records arrive by COPY, rollups and the careful
-// path below as multi-row statements over unnest()ed arrays.
+// One ingest batch, all or nothing. The database enforces the dedupe key in the transaction
+// that stores the records: the key insert decides which records are new, and only those are
+// written and rolled up. Nothing goes row by row: keys and records arrive by COPY, rollups and the
+// careful path below as multi-row statements over unnest()ed arrays.
 //
 // Nearly every batch holds only new keys (a resend follows a failure), so that case is tried
 // first, cheaply: keys and records COPYed in (the cheapest insert there is, for the database and
-// for the rater, measured in bench/README.md), rollups upserted, behind a savepoint. If any key
-// exists, the primary key refuses the COPY (unique_violation), the savepoint undoes the attempt,
-// and the careful path claims keys with ON CONFLICT DO NOTHING. Either way the database decides,
-// in this transaction; a COPY of a key another transaction is inserting waits for that one,
-// exactly as ON CONFLICT would.
+// for the rater, measured in bench/README.md) and rollups upserted, in one transaction sent at
+// once. If any key exists, the primary key refuses the COPY (unique_violation) and that
+// transaction rolls back whole; a second one claims keys with ON CONFLICT DO NOTHING (the
+// careful path). Either way the database decides; a COPY of a key another transaction is
+// inserting waits for that one, exactly as ON CONFLICT would.
 import type { IngestBatchInput, IngestOutcome, StoredRecordInput } from './store.ts';
-import type { CopyIn, SqlClient } from './sql.ts';
+import { atomic, type CopyIn, type SqlClient } from './sql.ts';
 import { errorCode } from '../../common/errors.ts';
 import { StorageError } from './errors.ts';
 import {
@@ -259,30 +259,24 @@ export function planIngest(batch: IngestBatchInput): IngestPlan {
   };
 }
 
-/** Runs inside the caller's transaction; all-or-nothing with it. */
-export async function ingestInTx(tx: SqlClient, plan: IngestPlan): Promise<IngestOutcome> {
-  const { batch, unique, repeats } = plan;
+/**
+ * Stores the batch. Nearly every batch holds only new keys, none twice: its COPYs and rollups go
+ * out as one transaction of their own (`atomic`), which the primary key of usage_record_keys
+ * refuses whole if any key exists. Then, or for a batch that repeats a key, a transaction claims
+ * the keys one by one (the careful path).
+ */
+export async function ingestPlan(sql: SqlClient, plan: IngestPlan): Promise<IngestOutcome> {
+  const { unique, repeats } = plan;
   if (unique.length === 0) return { accepted: 0, duplicates: 0, conflicts: 0 };
-  if (!tx.copyFrom) throw new StorageError('DB_ERROR', 'this database client cannot COPY');
-  // The rollups go out right behind the COPYs, before their answer: both drivers run a
-  // transaction's statements in the order sent (pg's queue; the embedded database's thread), so
-  // the database does not wait for this thread in between, and key rows are still locked before
-  // rollup rows. When the COPY fails, the rollups fail with it (the transaction is aborted) and
-  // the savepoint undoes both.
-  const copied = tx.copyFrom(plan.copies, 'SAVEPOINT edgemeter_ingest');
-  const rolled = tx.query(upsertRollups(1), plan.rollups);
-  try {
-    await copied;
-  } catch (err) {
-    await rolled.catch(() => {});
-    if (errorCode(err) !== UNIQUE_VIOLATION) throw err;
-    await tx.exec('ROLLBACK TO SAVEPOINT edgemeter_ingest');
-    return ingestCarefully(tx, plan);
+  if (repeats.length === 0) {
+    try {
+      await atomic(sql, plan.copies, [{ text: upsertRollups(1), params: plan.rollups }]);
+      return { accepted: unique.length, duplicates: 0, conflicts: 0 };
+    } catch (err) {
+      if (errorCode(err) !== UNIQUE_VIOLATION) throw err;
+    }
   }
-  await rolled;
-  if (repeats.length === 0) return { accepted: unique.length, duplicates: 0, conflicts: 0 };
-  // Every key was new, but the batch repeated some of them: judged against the first occurrence.
-  return judge(tx, batch, unique, [], repeats);
+  return sql.transaction((tx) => ingestCarefully(tx, plan));
 }
 
 /** Some keys of the batch exist: claim with ON CONFLICT, store and roll up only the new ones. */

@@ -33,25 +33,22 @@ interface CopyConnection {
 }
 
 /**
- * `before` and every COPY in one simple-protocol message, their data sent right behind it: one
- * round trip. The server reads each COPY's data in order; after an error it discards the rest of
- * the message and ignores the CopyData that follows (PostgreSQL protocol, "COPY Operations").
+ * Every COPY in one simple-protocol message, their data sent right behind it: one round trip.
+ * The server reads each COPY's data in order; after an error it discards the rest of the message
+ * and ignores the CopyData that follows (PostgreSQL protocol, "COPY Operations").
  */
 class CopyFromStdin implements pg.Submittable {
   private error: unknown;
 
   constructor(
     private readonly copies: readonly CopyIn[],
-    private readonly before: string | undefined,
     private readonly resolve: () => void,
     private readonly reject: (err: unknown) => void,
   ) {}
 
   submit(connection: pg.Connection): void {
     const c = connection as unknown as CopyConnection;
-    const statements = this.copies.map((x) => copyStatement(x, 'STDIN'));
-    if (this.before !== undefined) statements.unshift(this.before);
-    c.query(statements.join(';\n'));
+    c.query(this.copies.map((x) => copyStatement(x, 'STDIN')).join(';\n'));
     for (const x of this.copies) {
       c.sendCopyFromChunk(typeof x.data === 'string' ? Buffer.from(x.data, 'utf8') : x.data);
       c.endCopyFrom();
@@ -90,9 +87,9 @@ class PgTxClient implements SqlClient {
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
   }
-  copyFrom(copies: readonly CopyIn[], before?: string): Promise<void> {
+  copyFrom(copies: readonly CopyIn[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      void this.conn.query(new CopyFromStdin(copies, before, resolve, reject));
+      void this.conn.query(new CopyFromStdin(copies, resolve, reject));
     });
   }
   async close(): Promise<void> {}

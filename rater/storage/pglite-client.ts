@@ -29,11 +29,10 @@ class PgliteTxClient implements SqlClient {
   // PGlite reads COPY data from its virtual /dev/blob file, one blob per statement. All are
   // called at once: PGlite runs a transaction's statements in the order they were called, and a
   // statement queued behind them (ingest's rollups) then follows them without a wait.
-  async copyFrom(copies: readonly CopyIn[], before?: string): Promise<void> {
-    const steps: Array<Promise<unknown>> = [];
-    if (before !== undefined) steps.push(this.tx.exec(before));
-    for (const c of copies)
-      steps.push(this.tx.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.data]) }));
+  async copyFrom(copies: readonly CopyIn[]): Promise<void> {
+    const steps = copies.map((c) =>
+      this.tx.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.data]) }),
+    );
     // The first failure is the cause; the statements after it fail only because it did.
     const failed = (await Promise.allSettled(steps)).find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errorFromWire, type Call, type Reply } from './pglite-wire.ts';
-import type { CopyIn, QueryResult, SqlClient } from './sql.ts';
+import type { CopyIn, QueryResult, SqlClient, Statement } from './sql.ts';
 
 /** The file URL of tsx's ESM API (`tsx/esm/api`, its import condition), from its package.json. */
 function tsxApi(from: string): string {
@@ -55,8 +55,8 @@ class ThreadTxClient implements SqlClient {
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
     return fn(this);
   }
-  async copyFrom(copies: readonly CopyIn[], before?: string): Promise<void> {
-    await this.db.call({ op: 'copyFrom', tx: this.tx, copies, before });
+  async copyFrom(copies: readonly CopyIn[]): Promise<void> {
+    await this.db.call({ op: 'copyFrom', tx: this.tx, copies });
   }
   async close(): Promise<void> {}
 }
@@ -144,6 +144,11 @@ export class PgliteThreadClient implements SqlClient {
 
   async exec(text: string): Promise<void> {
     await this.call({ op: 'exec', text });
+  }
+
+  /** One message: the database's thread runs the whole transaction without waiting for this one. */
+  async atomic(copies: readonly CopyIn[], statements: readonly Statement[]): Promise<void> {
+    await this.call({ op: 'atomic', copies, statements });
   }
 
   /**

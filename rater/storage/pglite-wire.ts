@@ -1,12 +1,13 @@
 // The messages between the rater's thread (pglite-thread.ts) and the embedded database's thread
 // (pglite-worker.ts).
-import type { CopyIn } from './sql.ts';
+import type { CopyIn, Statement } from './sql.ts';
 
 /** What the rater's thread asks; `tx` names the transaction a statement belongs to. */
 export type Call =
   | { op: 'query'; tx?: number; text: string; params?: unknown[] }
   | { op: 'exec'; tx?: number; text: string }
-  | { op: 'copyFrom'; tx: number; copies: readonly CopyIn[]; before?: string }
+  | { op: 'copyFrom'; tx: number; copies: readonly CopyIn[] }
+  | { op: 'atomic'; copies: readonly CopyIn[]; statements: readonly Statement[] }
   | { op: 'begin'; tx: number }
   | { op: 'end'; tx: number; commit: boolean }
   | { op: 'close' };

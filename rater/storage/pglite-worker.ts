@@ -11,7 +11,7 @@
 // transaction while the main thread is busy with other work.
 import { parentPort, workerData } from 'node:worker_threads';
 import { PgliteSqlClient } from './pglite-client.ts';
-import type { SqlClient } from './sql.ts';
+import { atomic, type CopyIn, type SqlClient } from './sql.ts';
 import { errorToWire, type Reply, type Request } from './pglite-wire.ts';
 
 const port = parentPort;
@@ -25,6 +25,14 @@ interface OpenTx {
 }
 
 const ROLLBACK = Symbol('rollback');
+
+/** Structured clone turns a Buffer into a plain Uint8Array: a Buffer view of the same bytes. */
+const asBuffers = (copies: readonly CopyIn[]): CopyIn[] =>
+  copies.map(({ target, data }) => ({
+    target,
+    data:
+      typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  }));
 
 async function main(): Promise<void> {
   const { dataDir } = workerData as { dataDir: string };
@@ -81,6 +89,8 @@ async function main(): Promise<void> {
       if (!open) throw new Error(`no open transaction ${r.tx}`);
       return finish(await open, r.commit);
     }
+    // BEGIN, the COPYs, the statements and COMMIT back to back, in this thread.
+    if (r.op === 'atomic') return atomic(db, asBuffers(r.copies), r.statements);
     let client: SqlClient = db;
     if (r.tx !== undefined) {
       const open = txs.get(r.tx);
@@ -92,18 +102,9 @@ async function main(): Promise<void> {
         return (await client.query(r.text, r.params)).rows;
       case 'exec':
         return client.exec(r.text);
-      case 'copyFrom': {
+      case 'copyFrom':
         if (!client.copyFrom) throw new Error('COPY runs inside a transaction');
-        // Structured clone turns a Buffer into a plain Uint8Array: a Buffer view of the same bytes.
-        const copies = r.copies.map(({ target, data }) => ({
-          target,
-          data:
-            typeof data === 'string'
-              ? data
-              : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-        }));
-        return client.copyFrom(copies, r.before);
-      }
+        return client.copyFrom(asBuffers(r.copies));
     }
   };
 

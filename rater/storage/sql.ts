@@ -24,6 +24,12 @@ export function copyStatement(c: CopyIn, source: string): string {
   return `COPY ${c.target} FROM ${source}${typeof c.data === 'string' ? '' : ' WITH (FORMAT binary)'}`;
 }
 
+/** One statement with its parameters. */
+export interface Statement {
+  text: string;
+  params?: unknown[];
+}
+
 export interface SqlClient {
   /** One statement with `$n` parameters. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<T>>;
@@ -35,11 +41,18 @@ export interface SqlClient {
    */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   /**
-   * Inside a transaction (`tx` clients of both drivers): `before` (no parameters), then each COPY
-   * in order. Stops at the first error, which it rejects with; the caller's transaction is then
-   * aborted as after any failed statement.
+   * Inside a transaction (`tx` clients of both drivers): each COPY in order. Stops at the first
+   * error, which it rejects with; the caller's transaction is then aborted as after any failed
+   * statement.
    */
-  copyFrom?(copies: readonly CopyIn[], before?: string): Promise<void>;
+  copyFrom?(copies: readonly CopyIn[]): Promise<void>;
+  /**
+   * COPYs `copies` in order, then runs `statements`, in one transaction of their own, and
+   * commits; rejects with the first failure, everything rolled back. Drivers with a faster way
+   * to send them all at once have it (embedded PGlite on its thread: one message, no wait for
+   * the caller's thread in between); `atomic()` below falls back to `transaction`.
+   */
+  atomic?(copies: readonly CopyIn[], statements: readonly Statement[]): Promise<void>;
   /**
    * Transactions that could start right now without waiting for a connection (idle ones, and
    * ones the pool may still open). Absent on single-connection drivers, where a second
@@ -76,3 +89,24 @@ export interface StorageLogger {
 }
 
 export const silentLogger: StorageLogger = { info: () => {}, warn: () => {} };
+
+/** `sql.atomic(…)`, or the same in a transaction of `sql` where the driver has no faster way. */
+export function atomic(
+  sql: SqlClient,
+  copies: readonly CopyIn[],
+  statements: readonly Statement[],
+): Promise<void> {
+  if (sql.atomic) return sql.atomic(copies, statements);
+  return sql.transaction(async (tx) => {
+    if (copies.length > 0 && !tx.copyFrom) throw new Error('this database client cannot COPY');
+    // Everything is sent before anything is awaited: both drivers run a transaction's
+    // statements in the order sent, and a statement behind a failed one fails too (25P02).
+    const steps = [
+      ...(copies.length > 0 && tx.copyFrom ? [tx.copyFrom(copies)] : []),
+      ...statements.map((s) => tx.query(s.text, s.params)),
+    ];
+    const settled = await Promise.allSettled(steps);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+}

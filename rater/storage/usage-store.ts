@@ -14,7 +14,7 @@ import { silentLogger, type Capabilities, type SqlClient, type StorageLogger } f
 import { StorageError, isRetryable, toStorageError } from './errors.ts';
 import { appliedVersion, runMigrations } from './migrate.ts';
 import { LATEST_VERSION } from './migrations/index.ts';
-import { ingestInTx, planIngest } from './ingest.ts';
+import { ingestPlan, planIngest } from './ingest.ts';
 import { parseMetersText } from './meters-text.ts';
 
 /** Transactions retried after a deadlock or serialization failure (rolled back, so harmless). */
@@ -104,7 +104,7 @@ export class SqlUsageStore implements UsageStore {
     const plan = planIngest(batch);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.sql.transaction((tx) => ingestInTx(tx, plan));
+        return await ingestPlan(this.sql, plan);
       } catch (e) {
         if (attempt < MAX_ATTEMPTS && isRetryable(e)) {
           this.logger.warn({ attempt, batchId: batch.batchId }, 'ingest transaction retried');
