@@ -14,6 +14,7 @@ import { PgliteThreadClient } from '../rater/storage/pglite-thread.ts';
 import { isUnavailable, toStorageError } from '../rater/storage/errors.ts';
 import { CopyBinaryWriter } from '../rater/storage/copy-binary.ts';
 import type { SqlClient } from '../rater/storage/sql.ts';
+import { ARRAYS_WITH_NULLS, ARRAYS_WITH_NULLS_ROW } from './helpers/db.ts';
 
 const modes = [
   { name: 'its own thread', create: () => PgliteThreadClient.create('memory://') },
@@ -48,6 +49,12 @@ for (const mode of modes) {
       expect(rows[0]?.j).toEqual({ x: [1, 'é'] });
       expect(rows[0]?.t).toBeInstanceOf(Date);
       expect(rows[0]?.arr).toEqual(['a', 'b "c']);
+      // NULL elements of arrays are null (PGlite's own parser gave 'NULL', and threw on jsonb[]).
+      const inTx = await db.transaction(
+        async (tx) => (await tx.query(ARRAYS_WITH_NULLS)).rows as unknown[],
+      );
+      expect(inTx).toEqual([ARRAYS_WITH_NULLS_ROW]);
+      expect((await db.query(ARRAYS_WITH_NULLS)).rows).toEqual([ARRAYS_WITH_NULLS_ROW]);
       const err = await db.query('SELECT * FROM nowhere').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
       expect(err).toMatchObject({ code: '42P01', message: 'relation "nowhere" does not exist' });

@@ -7,7 +7,7 @@ import { PgSqlClient } from '../rater/storage/pg-client.ts';
 import { SqlUsageStore } from '../rater/storage/usage-store.ts';
 import { atomic } from '../rater/storage/sql.ts';
 import type { IngestBatchInput, StoredRecordInput } from '../rater/storage/store.ts';
-import { dbTargets, rec, utc } from './helpers/db.ts';
+import { ARRAYS_WITH_NULLS, ARRAYS_WITH_NULLS_ROW, dbTargets, rec, utc } from './helpers/db.ts';
 import { freshPostgresDatabase, hasPostgres } from './helpers/services.ts';
 
 let batchNo = 0;
@@ -474,6 +474,14 @@ for (const target of dbTargets) {
         `INSERT INTO usage_5m (device_id, bucket, up) VALUES ('dev-huge', '2024-05-01T10:00Z', 9007199254740993)`,
       );
       await expect(fiveMin('dev-huge')).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    });
+
+    it('gives NULL elements of arrays as null, as pg does (PGlite’s own parser did not)', async () => {
+      expect((await store.sql.query(ARRAYS_WITH_NULLS)).rows).toEqual([ARRAYS_WITH_NULLS_ROW]);
+      const inTx = await store.sql.transaction(
+        async (tx) => (await tx.query(ARRAYS_WITH_NULLS)).rows,
+      );
+      expect(inTx).toEqual([ARRAYS_WITH_NULLS_ROW]);
     });
 
     it('atomic(): COPYs and statements commit together, or nothing of them stays', async () => {

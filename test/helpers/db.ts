@@ -60,3 +60,21 @@ export function rec(
 }
 
 export const utc = (iso: string): number => Date.parse(iso);
+
+/** Arrays with NULL elements, and what both drivers give for them (pg's conventions). */
+export const ARRAYS_WITH_NULLS = `SELECT ARRAY['a', NULL, 'NULL', 'b,c', 'd"e', '']::text[] AS t,
+  ARRAY[1, NULL, 9007199254740993]::int8[] AS i, ARRAY[1.5, NULL]::numeric[] AS n,
+  ARRAY[NULL, '{"a": 1}']::jsonb[] AS j, ARRAY['2024-01-01T00:00Z', NULL]::timestamptz[] AS ts,
+  ARRAY[[1, 2], [3, NULL]]::int4[] AS m, ARRAY[true, NULL]::bool[] AS b`;
+export const ARRAYS_WITH_NULLS_ROW = {
+  t: ['a', null, 'NULL', 'b,c', 'd"e', ''],
+  i: ['1', null, '9007199254740993'],
+  n: ['1.5', null],
+  j: [null, { a: 1 }],
+  ts: [new Date('2024-01-01T00:00:00Z'), null],
+  m: [
+    [1, 2],
+    [3, null],
+  ],
+  b: [true, null],
+};
