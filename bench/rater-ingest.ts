@@ -3,7 +3,7 @@
 // plain insert of the same rows into the same schema: a second database of the same server (or
 // a second embedded PGlite directory), migrated the same way (same tables, keys, indexes and,
 // with TimescaleDB, hypertables), over as many connections as there are streams (PGlite: its
-// single connection). Two plain inserts are measured and the faster is the reference, so the
+// single connection). Three plain inserts are measured and the fastest is the reference, so the
 // reference is the best we know, not a straw man:
 // - COPY (text) and COPY (binary): usage_record_keys, usage_records and usage_5m by COPY … FROM
 //   STDIN, all three in one round trip, in one transaction per batch; binary is the format the
@@ -12,7 +12,9 @@
 //   literals (INSERT … SELECT in data-modifying WITH queries), times as epoch milliseconds.
 // Every parameter and every byte of COPY data is built before the clock starts; rollups are
 // aggregated before it too. Each batch holds its own devices, so no two batches touch the same
-// keys or rollup rows in either run.
+// keys or rollup rows in either run. The four paths run in alternated rounds, each round a slice
+// of the batches on every path in a rotating order: the machine's speed swings within seconds, and
+// run one after another, each path met a different machine.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,10 +271,27 @@ interface Measured {
 
 const dbNameOf = (url: string) => new URL(url).pathname.slice(1);
 
-/** One driver: the plain insert into one database, then the rater into another. */
+/** A way of inserting the batches, measured slice by slice. */
+interface Path {
+  /** Runs batches [from, to) over the streams. */
+  slice(from: number, to: number): Promise<void>;
+  /** CPU seconds of the rater process so far (rater path only). */
+  serverCpu?: () => Promise<number>;
+  /** Its store transactions so far: seconds and count (rater path only). */
+  transactions?: () => Promise<[number, number]>;
+  /** The database whose backends' CPU counts (server database only). */
+  dbName: string;
+}
+
+/**
+ * One driver: the plain inserts into one database and the rater into another, all open at once,
+ * measured in alternated rounds (each round a slice of the batches for every path, the order
+ * rotating), so that a machine whose speed swings within seconds slows them all alike.
+ */
 async function measure(
   driver: 'pg' | 'pglite',
   batches: number,
+  rounds: number,
   root: string,
   log: (l: string) => void,
 ): Promise<Measured> {
@@ -291,51 +310,44 @@ async function measure(
       cleanup.push(() => b.drop());
       rawUrl = a.url;
       raterUrl = b.url;
-    }
-    // ---- the plain inserts: COPY, then one unnest statement ----
-    const store = await openStore(rawUrl, { poolSize: STREAMS + 1 });
-    cleanup.unshift(() => store.close());
-    await store.migrate();
-    if (driver === 'pg') {
       const m = new PgSqlClient(PG_ADMIN_URL, { poolSize: 1 });
       cleanup.push(() => m.close());
       monitor = m;
     }
     const rawDb = driver === 'pg' ? dbNameOf(rawUrl) : '';
+    const raterDb = driver === 'pg' ? dbNameOf(raterUrl) : '';
+
+    // ---- the plain inserts: COPY (text and binary), one unnest statement ----
+    const store = await openStore(rawUrl, { poolSize: STREAMS + 1 });
+    cleanup.unshift(() => store.close());
+    await store.migrate();
     const plain = async <T>(
       name: string,
       build: (tag: string, b: number) => T,
       insert: (x: T) => Promise<unknown>,
-    ): Promise<Phase> => {
+    ): Promise<Path> => {
       for (let b = 0; b < warm; b++) await insert(build(`${name}-w`, b));
       const all = Array.from({ length: batches }, (_, b) => build(name, b));
-      const cpu0 = process.cpuUsage();
-      const db0 = await backendCpu(monitor, rawDb);
-      const t0 = performance.now();
-      await streams(batches, async (i) => {
-        await insert(all[i] as T);
-      });
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      const phase: Phase = {
-        rows: batches * BATCH,
-        seconds,
-        rowsS: (batches * BATCH) / seconds,
-        benchCpuS: (cpu.user + cpu.system) / 1e6,
-        dbCpuS: (await backendCpu(monitor, rawDb)) - db0,
+      return {
+        slice: (from, to) =>
+          streams(to - from, async (i) => {
+            await insert(all[from + i] as T);
+          }),
+        dbName: rawDb,
       };
-      log(`rater-ingest (${driver}): plain ${name} ${Math.round(phase.rowsS)} rows/s`);
-      return phase;
     };
-    const copy = await plain('copy', copyData, (c) => copyInsert(store.sql, c));
-    const binary = await plain('binary', binaryCopyData, (c) => copyInsert(store.sql, c));
-    const unnest = await plain('unnest', unnestParams, (p) => unnestInsert(store.sql, p));
-    await store.close();
+    const paths: Record<PlainName | 'rater', Path> = {
+      copy: await plain('copy', copyData, (c) => copyInsert(store.sql, c)),
+      binary: await plain('binary', binaryCopyData, (c) => copyInsert(store.sql, c)),
+      unnest: await plain('unnest', unnestParams, (p) => unnestInsert(store.sql, p)),
+      rater: undefined as unknown as Path,
+    };
 
     // ---- the rater ----
     const grpcPort = await freePort();
     rater = await raterProcess({ name: `bench-rater-${driver}`, db: raterUrl, grpcPort }, root);
     await rater.start(60_000);
+    const proc = rater;
     client = new RaterClient(`127.0.0.1:${grpcPort}`);
     const c = client;
     const encode = (tag: string, b: number) =>
@@ -352,35 +364,63 @@ async function measure(
     for (let b = 0; b < warm; b++) await send(encode('gw', b));
     const reqs = Array.from({ length: batches }, (_, b) => encode('g', b));
     const tx = 'edgemeter_rater_ingest_transaction_seconds';
-    const read = (p: EdgemeterProcess) =>
-      Promise.all([
-        metric(p, `${tx}_sum`),
-        metric(p, `${tx}_count`),
-        metric(p, 'edgemeter_rater_process_cpu_seconds_total'),
-      ]);
-    const raterDb = driver === 'pg' ? dbNameOf(raterUrl) : '';
-    const [txSum0, txN0, rcpu0] = await read(rater);
-    const cpu0 = process.cpuUsage();
-    const db0 = await backendCpu(monitor, raterDb);
-    const t0 = performance.now();
-    await streams(batches, (i) => send(reqs[i] as Buffer));
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const [txSum, txN, rcpu] = await read(rater);
-    const rt: Phase = {
-      rows: batches * BATCH,
-      seconds,
-      rowsS: (batches * BATCH) / seconds,
-      benchCpuS: (cpu.user + cpu.system) / 1e6,
-      serverCpuS: rcpu - rcpu0,
-      dbCpuS: (await backendCpu(monitor, raterDb)) - db0,
-      txMs: txN > txN0 ? (1000 * (txSum - txSum0)) / (txN - txN0) : NaN,
+    paths.rater = {
+      slice: (from, to) => streams(to - from, (i) => send(reqs[from + i] as Buffer)),
+      serverCpu: () => metric(proc, 'edgemeter_rater_process_cpu_seconds_total'),
+      transactions: () => Promise.all([metric(proc, `${tx}_sum`), metric(proc, `${tx}_count`)]),
+      dbName: raterDb,
     };
-    log(
-      `rater-ingest (${driver}): rater ${Math.round(rt.rowsS)} rows/s ` +
-        `(store transaction ${rt.txMs?.toFixed(0)} ms per batch of ${BATCH})`,
-    );
-    return { plain: { copy, binary, unnest }, rater: rt };
+
+    // ---- alternated rounds ----
+    const names = Object.keys(paths) as Array<keyof typeof paths>;
+    const phases = Object.fromEntries(
+      names.map((n) => [
+        n,
+        {
+          rows: 0,
+          seconds: 0,
+          rowsS: 0,
+          benchCpuS: 0,
+          dbCpuS: 0,
+          ...(n === 'rater' ? { serverCpuS: 0 } : {}),
+        },
+      ]),
+    ) as Record<keyof typeof paths, Phase>;
+    let txSeconds = 0;
+    let txCount = 0;
+    for (let round = 0; round < rounds; round++) {
+      const from = Math.floor((batches * round) / rounds);
+      const to = Math.floor((batches * (round + 1)) / rounds);
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(round + k) % names.length] as keyof typeof paths;
+        const path = paths[name];
+        const phase = phases[name];
+        const [tx0, n0] = (await path.transactions?.()) ?? [0, 0];
+        const server0 = (await path.serverCpu?.()) ?? 0;
+        const db0 = await backendCpu(monitor, path.dbName);
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        await path.slice(from, to);
+        phase.seconds += (performance.now() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        phase.benchCpuS += (cpu.user + cpu.system) / 1e6;
+        phase.dbCpuS = (phase.dbCpuS ?? 0) + (await backendCpu(monitor, path.dbName)) - db0;
+        if (path.serverCpu)
+          phase.serverCpuS = (phase.serverCpuS ?? 0) + (await path.serverCpu()) - server0;
+        const [tx1, n1] = (await path.transactions?.()) ?? [0, 0];
+        txSeconds += tx1 - tx0;
+        txCount += n1 - n0;
+        phase.rows += (to - from) * BATCH;
+      }
+    }
+    for (const name of names) {
+      const phase = phases[name];
+      phase.rowsS = phase.rows / phase.seconds;
+      log(`rater-ingest (${driver}): ${name} ${Math.round(phase.rowsS)} rows/s`);
+    }
+    phases.rater.txMs = txCount > 0 ? (1000 * txSeconds) / txCount : NaN;
+    const { rater: rt, ...plains } = phases;
+    return { plain: plains, rater: rt };
   } finally {
     client?.close();
     await rater?.retire().catch(() => {});
@@ -392,9 +432,9 @@ const run: Benchmark = async ({ quick, log }) => {
   const root = await mkdtemp(join(tmpdir(), 'edgemeter-bench-ingest-'));
   const results: Record<string, Measured> = {};
   try {
-    results.pg = await measure('pg', quick ? 30 : 150, root, log);
+    results.pg = await measure('pg', quick ? 30 : 150, quick ? 2 : 5, root, log);
     // PGlite serves one connection: fewer batches keep it inside the time budget.
-    results.pglite = await measure('pglite', quick ? 10 : 40, root, log);
+    results.pglite = await measure('pglite', quick ? 12 : 60, quick ? 2 : 4, root, log);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -403,7 +443,9 @@ const run: Benchmark = async ({ quick, log }) => {
   const notes: string[] = [
     `batches of ${BATCH} records (${DEVICES_PER_BATCH} devices × ${BATCH / DEVICES_PER_BATCH}), ` +
       `${STREAMS} concurrent streams, after 4 warm-up batches each; PostgreSQL ` +
-      `${quick ? 30 : 150} batches, PGlite ${quick ? 10 : 40}; the reference is the faster plain insert`,
+      `${quick ? 30 : 150} batches in ${quick ? 2 : 5} rounds, PGlite ${quick ? 12 : 60} in ` +
+      `${quick ? 2 : 4}; each round runs a slice of the batches on every path, the order ` +
+      `rotating; the reference is the fastest plain insert`,
   ];
   const dash = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x);
   const cpu = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(2));
