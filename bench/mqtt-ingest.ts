@@ -2,12 +2,13 @@
 // against (a) a bare aedes broker in its own process that does nothing with the messages, the
 // reference, and (b) a real `edgemeter collector` (durable LevelDB outbox, forwarding to a real
 // `edgemeter rater` on a fresh PostgreSQL database, embedded when no server answers).
-// Target: collector ≥ 0.8 × bare aedes messages/s.
+// Target: collector ≥ 0.8 × bare aedes messages/s. The two are loaded in alternated rounds.
 import { fork, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { DEPLOYED_ENV, freePort, REPO, track } from '../chaos/procs.ts';
+import { drained, outboxRecords } from '../chaos/observe.ts';
 import { Stage } from '../chaos/stage.ts';
 import type { LoadConfig, LoadResult } from './mqtt-load.ts';
 import type { Benchmark } from './types.ts';
@@ -55,6 +56,38 @@ interface Run extends LoadResult {
   sched: string;
 }
 
+/** The processes that work in each run (the other broker's stand idle beside it). */
+const AEDES_RUN = ['bare-aedes', 'load-generator', 'bench'];
+const COLLECTOR_RUN = ['collector', 'rater', 'postgres', 'load-generator', 'bench'];
+
+/** `r` with the CPU of the processes in `labels` only. */
+function only(r: Run, labels: string[]): Run {
+  return {
+    ...r,
+    cpu: Object.fromEntries(Object.entries(r.cpu).filter(([l]) => labels.includes(l))),
+  };
+}
+
+/** The slices of one broker as one run: messages and seconds summed, CPU shares time-weighted. */
+function merge(runs: Run[]): Run {
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  const acked = runs.reduce((n, r) => n + r.acked, 0);
+  const cpu: Record<string, number> = {};
+  for (const r of runs)
+    for (const [label, share] of Object.entries(r.cpu))
+      cpu[label] = (cpu[label] ?? 0) + (share * r.seconds) / seconds;
+  for (const label of Object.keys(cpu)) cpu[label] = Math.round(cpu[label] ?? 0);
+  return {
+    acked,
+    seconds,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    connected: Math.min(...runs.map((r) => r.connected)),
+    rate: acked / seconds,
+    cpu,
+    sched: `${runs[runs.length - 1]?.sched ?? ''} (last slice)`,
+  };
+}
+
 /** Runs the generator against `url`; CPU of every process is sampled over the measured window. */
 async function load(cfg: LoadConfig): Promise<Run> {
   const gen = forkTs('bench/mqtt-load.ts');
@@ -92,8 +125,12 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
     durationMs: quick ? 5000 : 15_000,
   };
 
-  // (a) the reference: bare aedes.
-  log('mqtt-ingest: bare aedes …');
+  // Both brokers run at once and the load goes to one, then the other, in alternated rounds:
+  // the machine's speed swings within seconds (bench/README.md), and run one after the other,
+  // the collector met a slower machine than its reference. Each slice has devices of its own.
+  const rounds = quick ? 2 : 3;
+  const slice = { ...settings, durationMs: settings.durationMs / rounds };
+  log(`mqtt-ingest: bare aedes and collector → rater, ${rounds} alternated rounds …`);
   const port = await freePort();
   // The reference runs with the environment a deployed collector has (DEPLOYED_ENV: malloc
   // arenas, V8's young generation), so that the ratio compares the work, not the settings.
@@ -101,39 +138,47 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
     ...process.env,
     ...DEPLOYED_ENV,
   });
-  let aedes: Run;
-  try {
-    await message(broker, 30_000, 'the bare aedes broker');
-    aedes = await load({ url: `mqtt://127.0.0.1:${port}`, prefix: 'mq-ref', ...settings });
-  } finally {
-    broker.kill('SIGKILL');
-  }
-
-  // (b) the collector, forwarding to a rater.
-  log('mqtt-ingest: collector → rater …');
   const db = await freshDatabase();
   const env = await benchEnv(db?.url, 'mqtt');
   const stage = new Stage(env, 'mqtt-ingest', 'mq');
-  let collector: Run;
-  let backlog: number;
+  const aedesRuns: Run[] = [];
+  const collectorRuns: Run[] = [];
+  let backlog = 0;
   try {
+    await message(broker, 30_000, 'the bare aedes broker');
     const rater = await stage.rater('rater');
     const c = await stage.collector('collector', rater.ports.grpc ?? 0);
-    collector = await load({
-      url: `mqtt://127.0.0.1:${c.ports.mqtt}`,
-      prefix: 'mq',
-      ...settings,
-    });
-    const r = await fetch(`http://127.0.0.1:${c.httpPort}/readyz`).then(
-      (res) => res.json() as Promise<{ outbox?: { records: number } }>,
-      () => undefined,
-    );
-    backlog = r?.outbox?.records ?? 0;
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? ['aedes', 'collector'] : ['collector', 'aedes'];
+      for (const which of order) {
+        if (which === 'aedes') {
+          const run = await load({
+            url: `mqtt://127.0.0.1:${port}`,
+            prefix: `mq-ref${round}`,
+            ...slice,
+          });
+          aedesRuns.push(only(run, AEDES_RUN));
+          continue;
+        }
+        const run = await load({
+          url: `mqtt://127.0.0.1:${c.ports.mqtt}`,
+          prefix: `mq${round}`,
+          ...slice,
+        });
+        collectorRuns.push(only(run, COLLECTOR_RUN));
+        backlog = Math.max(backlog, (await outboxRecords(c)) ?? 0);
+        // What the collector still forwards must not run beside the next slice of the reference.
+        await drained([c], 120_000);
+      }
+    }
   } finally {
+    broker.kill('SIGKILL');
     await stage.cleanup();
     await db?.drop().catch(() => {});
     await rm(env.root, { recursive: true, force: true });
   }
+  const aedes = merge(aedesRuns);
+  const collector = merge(collectorRuns);
 
   const ratio = collector.rate / aedes.rate;
   // CPU per acknowledged message: what each process spends, whatever the rate the shared cores
@@ -180,8 +225,9 @@ const mqttIngest: Benchmark = async ({ quick, log }) => {
     },
     table: [
       `MQTT ingest: ${settings.connections} connections × ${settings.window} QoS 1 publishes in ` +
-        `flight, one JSON record each, ${settings.durationMs / 1000} s measured after ` +
-        `${settings.warmupMs / 1000} s warm-up (rater on ${db ? 'PostgreSQL' : 'embedded'})`,
+        `flight, one JSON record each, ${settings.durationMs / 1000} s measured per broker in ` +
+        `${rounds} alternated slices, each after ${settings.warmupMs / 1000} s warm-up (rater on ` +
+        `${db ? 'PostgreSQL' : 'embedded'})`,
       table(
         ['broker', 'msgs/s', 'PUBACKs', 'seconds', 'conns', 'errors'],
         [row('bare aedes (reference)', aedes), row('edgemeter collector', collector)],
