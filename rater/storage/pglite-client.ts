@@ -45,8 +45,7 @@ class PgliteTxClient implements SqlClient {
     private readonly parsers: Parsers,
   ) {}
   async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
-    const { parsers } = this;
-    const res = await this.tx.query<T>(text, params, { parsers });
+    const res = await this.tx.query<T>(text, params, { parsers: this.parsers });
     return { rows: res.rows };
   }
   async exec(text: string): Promise<void> {
