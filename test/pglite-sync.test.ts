@@ -1,7 +1,7 @@
 // Embedded PGlite's fsync made real (rater/storage/pglite-sync.ts): without it the pinned build
 // never syncs (its fdatasync is a no-op and NODEFS has no fsync), so a commit the rater
 // acknowledged could be lost in a power cut. A real database on disk, in this thread.
-import { mkdtemp, readlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteSqlClient } from '../rater/storage/pglite-client.ts';
-import { PgliteSync } from '../rater/storage/pglite-sync.ts';
+import { PgliteSync, syncTree } from '../rater/storage/pglite-sync.ts';
 
 /** The files behind the Node fds synced most recently (those still open). */
 async function syncedFiles(sync: PgliteSync, last: number): Promise<string[]> {
@@ -17,6 +17,14 @@ async function syncedFiles(sync: PgliteSync, last: number): Promise<string[]> {
   for (const fd of sync.recent.slice(-last))
     if (fd >= 0) out.push(await readlink(`/proc/self/fd/${fd}`).catch(() => ''));
   return out;
+}
+
+/** Files and directories under `dir`, itself included. */
+async function countEntries(dir: string): Promise<number> {
+  let n = 1;
+  for (const e of await readdir(dir, { withFileTypes: true }))
+    n += e.isDirectory() ? await countEntries(path.join(dir, e.name)) : e.isFile() ? 1 : 0;
+  return n;
 }
 
 describe('embedded PGlite on disk: fsync reaches the disk', () => {
@@ -31,9 +39,10 @@ describe('embedded PGlite on disk: fsync reaches the disk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('syncs what start-up wrote', () => {
-    // The CHECKPOINT after start: data files, the WAL and its directory.
-    expect(db.sync.syncs).toBeGreaterThan(0);
+  it('syncs what start-up wrote: every file and directory of the new database', async () => {
+    // initdb wrote about a thousand files before any fd could be resolved.
+    expect(db.sync.startup).toBeGreaterThan(500);
+    expect(db.sync.startup).toBeLessThanOrEqual(await countEntries(dir));
   });
 
   it('syncs the WAL before a COMMIT returns', async () => {
@@ -108,10 +117,27 @@ describe('embedded PGlite in memory', () => {
         { n: 1 },
       ]);
       expect(db.sync.syncs).toBe(0);
+      expect(db.sync.startup).toBe(0);
     } finally {
       await db.close();
     }
   }, 60_000);
+});
+
+describe('syncTree', () => {
+  it('syncs every file and directory, and counts them', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'pglite-sync-tree-'));
+    try {
+      await mkdir(path.join(root, 'a', 'b'), { recursive: true });
+      await writeFile(path.join(root, 'one'), '1');
+      await writeFile(path.join(root, 'a', 'two'), '2');
+      await writeFile(path.join(root, 'a', 'b', 'three'), '3');
+      expect(await syncTree(root)).toBe(6); // 3 files, 3 directories
+      expect(await countEntries(root)).toBe(6);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('PgliteSync', () => {

@@ -89,7 +89,7 @@ export class PgliteSqlClient implements SqlClient {
     try {
       sync.attach((db as unknown as { mod: unknown }).mod);
       // What start-up wrote (a new database, crash recovery) was not synced: sync it now.
-      if (!dataDir.startsWith('memory://')) await db.exec('CHECKPOINT');
+      if (!dataDir.startsWith('memory://')) await sync.syncStartup(dataDir);
       return new PgliteSqlClient(db, await withArrayParsers(db), sync);
     } catch (e) {
       await db.close().catch(() => {});

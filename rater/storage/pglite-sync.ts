@@ -16,6 +16,7 @@
 // WAL after a restart can. Answering EIO to PostgreSQL instead was tried: PGlite's PANIC handling
 // then spun at full CPU without ever settling the COMMIT.
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 /** WASI's errno for an I/O error (what Emscripten's syscalls return, negated for __syscall_*). */
@@ -106,11 +107,48 @@ export class PgliteSync {
     }
   }
 
+  /** Entries syncTree synced once the database was up (tests). */
+  startup = 0;
+
+  /** Syncs the whole data directory: what start-up wrote before attach() (see syncTree). */
+  async syncStartup(dataDir: string): Promise<void> {
+    this.startup = await syncTree(dataDir);
+  }
+
   private note(nfd: number): void {
     this.syncs++;
     this.recent.push(nfd);
     if (this.recent.length > 64) this.recent.shift();
   }
+}
+
+/**
+ * fsyncs every file and directory under `dir`, children before their directory. PostgreSQL's own
+ * start-up syncs (SyncDataDirectory after a crash, the end-of-recovery checkpoint) run before
+ * attach() can resolve a file descriptor, so they reached nothing; this stands in for them once
+ * the database is up. Returns how many entries it synced.
+ */
+export async function syncTree(dir: string): Promise<number> {
+  let n = 0;
+  const syncPath = async (p: string) => {
+    const h = await fsp.open(p, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    n++;
+  };
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await fsp.readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) await syncPath(p);
+    }
+    await syncPath(d);
+  };
+  await walk(dir);
+  return n;
 }
 
 type Imports = Record<string, Record<string, unknown>>;
