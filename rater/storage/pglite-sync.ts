@@ -55,8 +55,10 @@ export class PgliteSync {
   private fsApi: EmscriptenFs | undefined;
   /** Set by withRealSync once the module's imports were swapped. */
   hooked = false;
-  /** Syncs that reached a Node file descriptor (tests, metrics). */
+  /** Syncs that reached the disk through the hook (tests). */
   syncs = 0;
+  /** Entries syncStartup synced once the database was up (tests). */
+  startup = 0;
   /** The Node file descriptors synced (-1: a directory), most recent last, at most 64 (tests). */
   readonly recent: number[] = [];
 
@@ -106,9 +108,6 @@ export class PgliteSync {
       return EIO;
     }
   }
-
-  /** Entries syncTree synced once the database was up (tests). */
-  startup = 0;
 
   /** Syncs the whole data directory: what start-up wrote before attach() (see syncTree). */
   async syncStartup(dataDir: string): Promise<void> {
@@ -169,10 +168,10 @@ export function withRealSync<T>(sync: PgliteSync, create: () => Promise<T>): Pro
       // env and wasi_snapshot_preview1 are the same object in Emscripten's output.
       const env = imports?.env;
       const wasi = imports?.wasi_snapshot_preview1;
-      if (env && typeof env.__syscall_fdatasync === 'function') {
+      // Both or neither: real WAL syncs with unsynced checkpoints would still lose data.
+      if (typeof env?.__syscall_fdatasync === 'function' && typeof wasi?.fd_sync === 'function') {
         env.__syscall_fdatasync = (fd: number) => -sync.sync(fd, true);
-        if (wasi && typeof wasi.fd_sync === 'function')
-          wasi.fd_sync = (fd: number) => sync.sync(fd, false);
+        wasi.fd_sync = (fd: number) => sync.sync(fd, false);
         sync.hooked = true;
       }
       return original.call(wasm, source, imports);
