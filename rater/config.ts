@@ -26,7 +26,7 @@ export const raterOptions = {
       )
       .default('embedded:./data/rater'),
     {
-      doc: 'Database: a postgres:// URL (TimescaleDB or PostgreSQL 14+), or embedded:<dir> for the embedded TimescaleDB (PGlite) inside the rater process.',
+      doc: 'Database: a postgres:// URL (TimescaleDB or PostgreSQL 14+), or embedded:<dir> for the embedded TimescaleDB (PGlite) inside the rater process. One process per embedded directory: while a rater has it open (its lock is <dir>.lock, beside it), another refuses to start.',
       arg: '<url>',
     },
   ),

