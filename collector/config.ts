@@ -111,7 +111,7 @@ export const collectorOptions = {
     arg: '<name>',
   }),
   bufferDir: option(z.string().min(1).default('./data/collector'), {
-    doc: 'Directory of the LevelDB outbox and dead-letter store.',
+    doc: 'Directory of the LevelDB outbox and dead-letter store. One collector per directory: while one has it open, another refuses to start (LevelDB’s lock).',
     arg: '<dir>',
   }),
   bufferMaxBytes: option(integer(GiB, MiB, Number.MAX_SAFE_INTEGER, true), {

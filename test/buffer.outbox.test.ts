@@ -209,6 +209,16 @@ describe('Outbox', () => {
     expect(next?.seq).toBe(6n);
   });
 
+  it('refuses a second open of its directory, saying another collector has it', async () => {
+    const dir = await tempDir();
+    await openOutbox({ dir });
+    const second = new Outbox({ dir });
+    await expect(second.open()).rejects.toMatchObject({
+      code: 'STORE_FAILED',
+      message: `cannot open buffer at ${dir}: it is in use by another collector (one collector per bufferDir)`,
+    });
+  });
+
   it('limits a batch by count and by bytes, but returns at least one entry', async () => {
     const outbox = await openOutbox({ dir: await tempDir() });
     await outbox.append(Array.from({ length: 10 }, (_, i) => record(i)));

@@ -167,9 +167,13 @@ export class Outbox {
     } catch (err) {
       await this.db.close().catch(() => {});
       this.state = 'closed';
+      // LevelDB's lock: another collector (or this one, twice) has the directory open.
+      const locked = (err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
       throw new BufferError(
         'STORE_FAILED',
-        `cannot open buffer at ${this.opts.dir}: ${message(err)}`,
+        locked
+          ? `cannot open buffer at ${this.opts.dir}: it is in use by another collector (one collector per bufferDir)`
+          : `cannot open buffer at ${this.opts.dir}: ${message(err)}`,
         { cause: err },
       );
     }
