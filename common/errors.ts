@@ -17,3 +17,11 @@ export function errorCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether a LevelDB open failed on its lock: another process (or this one) has the directory
+ * open. classic-level reports it as the `cause` of LEVEL_DATABASE_NOT_OPEN.
+ */
+export function isLevelLocked(err: unknown): boolean {
+  return errorCode((err as { cause?: unknown } | undefined)?.cause) === 'LEVEL_LOCKED';
+}

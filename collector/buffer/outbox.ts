@@ -17,6 +17,7 @@ import { ClassicLevel } from 'classic-level';
 import { UsageRecord, type UsageRecordMsg } from '../../proto/index.ts';
 import { DiskGuard } from './disk-guard.ts';
 import { BufferError, errorMessage as message } from './errors.ts';
+import { isLevelLocked } from '../../common/errors.ts';
 import {
   DeadLetterStore,
   QUARANTINE_LAYOUT,
@@ -167,11 +168,9 @@ export class Outbox {
     } catch (err) {
       await this.db.close().catch(() => {});
       this.state = 'closed';
-      // LevelDB's lock: another collector (or this one, twice) has the directory open.
-      const locked = (err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
       throw new BufferError(
         'STORE_FAILED',
-        locked
+        isLevelLocked(err)
           ? `cannot open buffer at ${this.opts.dir}: it is in use by another collector (one collector per bufferDir)`
           : `cannot open buffer at ${this.opts.dir}: ${message(err)}`,
         { cause: err },

@@ -86,7 +86,7 @@ export class PgliteSqlClient implements SqlClient {
     const onDisk = !dataDir.startsWith('memory://');
     if (onDisk) await fs.mkdir(dataDir, { recursive: true });
     // pglite-lock.ts; `lock: false` when the caller holds it (the thread client, for its worker).
-    const unlock = onDisk && opts.lock !== false ? await lockDataDir(dataDir) : async () => {};
+    const unlock = opts.lock === false ? async () => {} : await lockDataDir(dataDir);
     const sync = new PgliteSync();
     let db: PGlite;
     try {

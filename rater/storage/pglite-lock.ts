@@ -11,19 +11,23 @@
 // refuses a second open of the same directory from within one process.
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import { isLevelLocked } from '../../common/errors.ts';
 import { StorageError } from './errors.ts';
 
 /** Where the lock of `dataDir` lives: beside it, `<dataDir>.lock`. */
 export const lockPath = (dataDir: string): string => `${path.resolve(dataDir)}.lock`;
 
-/** Takes the directory's lock, or throws DB_UNAVAILABLE when another holder has it. */
+/**
+ * Takes the directory's lock, or throws DB_UNAVAILABLE when another holder has it. A database in
+ * memory (`memory://`) has nothing to lock.
+ */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  if (dataDir.startsWith('memory://')) return async () => {};
   const db = new ClassicLevel(lockPath(dataDir), { createIfMissing: true });
   try {
     await db.open();
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause;
-    if (cause?.code !== 'LEVEL_LOCKED') throw e;
+    if (!isLevelLocked(e)) throw e;
     throw new StorageError(
       'DB_UNAVAILABLE',
       `the embedded database ${dataDir} is already open, in another process or elsewhere in ` +

@@ -109,7 +109,7 @@ export class PgliteThreadClient implements SqlClient {
     opts: { onStopped?: (err: Error) => void } = {},
   ): Promise<PgliteThreadClient> {
     // Taken here, on the thread that outlives the worker, and kept until close().
-    const unlock = dataDir.startsWith('memory://') ? async () => {} : await lockDataDir(dataDir);
+    const unlock = await lockDataDir(dataDir);
     const worker = startWorker(dataDir);
     await new Promise<void>((resolve, reject) => {
       const onExit = (code: number) =>
